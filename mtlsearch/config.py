@@ -1,0 +1,151 @@
+"""The training config: what ``mtlsearch train`` reads and ``mtlsearch export`` writes.
+
+One YAML file holds everything needed to reproduce a model: data set and options, tasks
+with their loss weights, the network, training settings and the seed. Unknown keys are
+errors; the architecture fills in the sizes it fixes.
+
+.. code-block:: yaml
+
+    data: {name: synthetic-video, options: {n_samples: 20000}}
+    tasks:
+      - {name: vtr, weight: 1.0, decay: 1.0}
+      - {name: vcr, weight: 2.0, decay: 0.9}
+    model: {architecture: ple, levels: 2, specific_experts: 1, shared_experts: 1}
+    training: {epochs: 10, batch_size: 1024, lr: 0.001}
+    seed: 0
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mtlsearch._strict import from_plain, read_yaml, to_plain
+from mtlsearch.errors import MtlsearchError
+from mtlsearch.models import ModelConfig
+
+__all__ = [
+    "OPTIMIZERS",
+    "DataConfig",
+    "RunConfig",
+    "TaskConfig",
+    "TrainingConfig",
+    "load_run_config",
+    "run_config_from_dict",
+    "save_run_config",
+]
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """A data set by name (see ``mtlsearch.data.DATASETS``) and its loader's options."""
+
+    name: str = "synthetic-video"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """A task to train and its dynamic loss weight w(t) = weight * decay ** epoch (PLE 4.3)."""
+
+    name: str
+    weight: float = 1.0  # w_k0
+    decay: float = 1.0  # gamma_k
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.weight) and self.weight >= 0):
+            raise MtlsearchError(f"weight must be >= 0, got {self.weight}", where=f"tasks.{self.name}.weight",
+                                 fix="use a non-negative number")
+        if not (math.isfinite(self.decay) and self.decay > 0):
+            raise MtlsearchError(f"decay must be > 0, got {self.decay}", where=f"tasks.{self.name}.decay",
+                                 fix="use a positive number, 1.0 for a constant weight")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Optimisation settings of one training run."""
+
+    epochs: int = 10  # upper bound; early stopping may end sooner
+    batch_size: int = 1024
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adam"  # one of OPTIMIZERS
+    patience: int = 3  # epochs without validation improvement before stopping; 0 disables early stopping
+    monitor: str = "loss"  # validation quantity for early stopping: "loss" (mean task loss) or "TASK/METRIC"
+    eval_batch_size: int = 65536
+    accelerator: str = "cpu"  # Lightning accelerator: "cpu", "gpu" or "auto"
+    threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+
+    def __post_init__(self) -> None:
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "eval_batch_size": self.eval_batch_size}
+        for name, value in positive.items():
+            if value < 1:
+                raise MtlsearchError(f"{name} must be >= 1, got {value}", where=f"training.{name}", fix="use 1 or more")
+        if not self.lr > 0:
+            raise MtlsearchError(f"lr must be > 0, got {self.lr}", where="training.lr", fix="e.g. 0.001")
+        if self.weight_decay < 0 or self.patience < 0 or self.threads < 0:
+            raise MtlsearchError("weight_decay, patience and threads must be >= 0", where="training", fix="use >= 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise MtlsearchError(f"unknown optimizer {self.optimizer!r}", where="training.optimizer",
+                                 fix=f"use one of {', '.join(OPTIMIZERS)}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one training run needs; ``provenance`` records where an exported config came from."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    tasks: tuple[TaskConfig, ...] = ()  # empty: every task of the data set, weight 1
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    seed: int = 0
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = [t.name for t in self.tasks]
+        if len(set(names)) != len(names):
+            raise MtlsearchError("a task is listed twice", where="tasks", fix="list each task once")
+
+    def to_dict(self) -> dict[str, Any]:
+        plain = to_plain(self)
+        if not plain["provenance"]:
+            del plain["provenance"]
+        return plain
+
+
+def run_config_from_dict(data: Any, where: str = "config") -> RunConfig:
+    """Build a :class:`RunConfig` from plain data, strictly."""
+    if not isinstance(data, dict):
+        raise MtlsearchError("expected a mapping at the top level", where=where, fix="see README: Training config")
+    data = dict(data)
+    model = data.get("model", {})
+    if isinstance(model, dict):
+        architecture = model.get("architecture", ModelConfig.architecture)
+        if not isinstance(architecture, str):
+            raise MtlsearchError(f"expected a string, got {architecture!r}", where=f"{where}: model.architecture",
+                                 fix="e.g. ple")
+        try:
+            data["model"] = {**ModelConfig.preset(architecture), **model}
+        except MtlsearchError as error:
+            raise error.within(where) from None
+    try:
+        return from_plain(RunConfig, data, "")
+    except MtlsearchError as error:
+        error = MtlsearchError(error.message, where=(error.where or "").lstrip("."), fix=error.fix)
+        raise error.within(where) from None
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read a training config YAML file (see the module docstring for the format)."""
+    return run_config_from_dict(read_yaml(path, what="training config"), str(path))
+
+
+def save_run_config(config: RunConfig, path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -1,0 +1,33 @@
+"""Data sets as tensors: synthetic generators, UCI Census-Income and users' own tables."""
+
+from mtlsearch.data._dataset import (
+    TASK_TYPES,
+    Batch,
+    BatchLoader,
+    FeatureSpec,
+    MultiTaskData,
+    Split,
+    TaskColumns,
+    TaskSpec,
+    from_frames,
+)
+from mtlsearch.data._registry import DATASETS, dataset_options, load_dataset
+from mtlsearch.data._synthetic import generate_regression_pair, synthetic, synthetic_video
+
+__all__ = [
+    "DATASETS",
+    "TASK_TYPES",
+    "Batch",
+    "BatchLoader",
+    "FeatureSpec",
+    "MultiTaskData",
+    "Split",
+    "TaskColumns",
+    "TaskSpec",
+    "dataset_options",
+    "from_frames",
+    "generate_regression_pair",
+    "load_dataset",
+    "synthetic",
+    "synthetic_video",
+]

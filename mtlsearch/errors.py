@@ -1,0 +1,30 @@
+"""The one error type users see: a single line naming where, what and how to fix it."""
+
+from __future__ import annotations
+
+__all__ = ["MtlsearchError"]
+
+
+class MtlsearchError(Exception):
+    """Bad input from the user: printed as one line by the CLI, never as a traceback.
+
+    ``where`` is the file (and field) at fault, ``fix`` tells the user what to do.
+
+    >>> str(MtlsearchError("levels must be >= 1", where="ple.yaml: model.levels", fix="use 1 or more"))
+    'ple.yaml: model.levels: levels must be >= 1 (fix: use 1 or more)'
+    """
+
+    def __init__(self, message: str, *, where: str | None = None, fix: str | None = None) -> None:
+        self.message = message
+        self.where = where
+        self.fix = fix
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        return f"{text} (fix: {self.fix})" if self.fix else text
+
+    def within(self, where: str) -> MtlsearchError:
+        """The same error, prefixed with an outer location (e.g. a file name)."""
+        inner = f"{where}: {self.where}" if self.where else where
+        return MtlsearchError(self.message, where=inner, fix=self.fix)

@@ -1,0 +1,14 @@
+"""The MTL model family: single-task, shared-bottom, MMoE, ML-MMoE, CGC and PLE as one network."""
+
+from mtlsearch.models._config import ARCHITECTURES, ArchitectureRule, ModelConfig
+from mtlsearch.models._network import BatchedLinear, BatchedMLP, GateWeights, MultiTaskNetwork
+
+__all__ = [
+    "ARCHITECTURES",
+    "ArchitectureRule",
+    "BatchedLinear",
+    "BatchedMLP",
+    "GateWeights",
+    "ModelConfig",
+    "MultiTaskNetwork",
+]

@@ -1,0 +1,131 @@
+"""``MultiTaskModule``: the one LightningModule for every architecture."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytorch_lightning as pl
+import torch
+
+from mtlsearch.config import TrainingConfig
+from mtlsearch.data import Batch, TaskSpec
+from mtlsearch.models import MultiTaskNetwork
+from mtlsearch.training._metrics import METRIC_DIRECTIONS, task_losses, task_metrics
+
+__all__ = ["EpochCallback", "MultiTaskModule", "TrainingDiverged"]
+
+EpochCallback = Callable[[int, dict[str, float]], None]  # (epoch, validation metrics) -> None; may raise to stop
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+class MultiTaskModule(pl.LightningModule):
+    """Joint loss sum_k w_k(t) L_k with w_k(t) = w_k0 * gamma_k ** epoch; per-epoch validation metrics.
+
+    Keeps the network weights of the best validation epoch (by ``training.monitor``) in memory,
+    stops after ``training.patience`` epochs without improvement, and records every epoch's
+    validation metrics in ``history``.
+    """
+
+    def __init__(
+        self,
+        network: MultiTaskNetwork,
+        tasks: Sequence[TaskSpec],
+        training: TrainingConfig,
+        weights: Sequence[float],
+        decays: Sequence[float],
+        epoch_callbacks: Sequence[EpochCallback] = (),
+    ) -> None:
+        super().__init__()
+        self.network = network
+        self.tasks = tuple(tasks)
+        self.training_config = training
+        self.register_buffer("binary", torch.tensor([t.type == "binary" for t in tasks]), persistent=False)
+        self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32), persistent=False)  # (T,)
+        self.register_buffer("decays", torch.tensor(decays, dtype=torch.float32), persistent=False)  # (T,)
+        self.epoch_callbacks = tuple(epoch_callbacks)
+        monitor = training.monitor
+        metric = monitor.rsplit("/", 1)[-1]
+        self._monitor_sign = -1.0 if METRIC_DIRECTIONS.get(metric) == "maximize" else 1.0  # minimise sign * value
+        self.history: list[dict[str, float]] = []
+        self.best_score = float("inf")
+        self.best_epoch = -1
+        self.best_metrics: dict[str, float] = {}
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.last_metrics: dict[str, float] = {}
+        self._outputs: list[torch.Tensor] = []
+        self._train_loss = torch.zeros(())
+        self._train_batches = 0
+
+    def forward(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
+        return self.network(categorical, numeric)
+
+    def _common_step(self, batch: Batch, stage: str) -> torch.Tensor:
+        categorical, numeric, labels, masks = batch
+        logits = self.network(categorical, numeric)  # (B, T)
+        if stage != "train":
+            self._outputs.append(logits.detach())
+            return logits
+        losses = task_losses(logits, labels, masks.to(logits.dtype), self.binary)  # (T,)
+        weights = self.weights * self.decays.pow(self.current_epoch)  # (T,) w_k(t)
+        loss = (weights * losses).sum()
+        self._train_loss = self._train_loss + loss.detach()
+        self._train_batches += 1
+        return loss
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        return self._common_step(batch, "train")
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        self._common_step(batch, "validation")
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._common_step(batch, "test")
+
+    def on_train_epoch_start(self) -> None:
+        self._train_loss = torch.zeros((), device=self.device)
+        self._train_batches = 0
+
+    def on_train_epoch_end(self) -> None:
+        self._check_finite()
+
+    def _check_finite(self) -> None:
+        if self._train_batches and not torch.isfinite(self._train_loss):
+            raise TrainingDiverged(f"training loss is {float(self._train_loss)} at epoch {self.current_epoch}")
+
+    def _epoch_metrics(self, loader_split) -> dict[str, float]:
+        logits = torch.cat(self._outputs).cpu()
+        self._outputs.clear()
+        return task_metrics(self.tasks, logits, loader_split.labels, loader_split.masks)
+
+    def on_validation_epoch_end(self) -> None:
+        metrics = self._epoch_metrics(self.trainer.val_dataloaders.split)
+        self.last_metrics = metrics
+        if self.trainer.state.fn != "fit":
+            return
+        self._check_finite()  # validation runs before on_train_epoch_end
+        epoch = self.current_epoch
+        self.history.append({"epoch": epoch, **metrics})
+        self.log_dict({f"val/{k}": v for k, v in metrics.items()}, on_epoch=True, prog_bar=False)
+        score = self._monitor_sign * metrics[self.training_config.monitor]
+        if score < self.best_score or self.best_state is None:
+            self.best_score, self.best_epoch, self.best_metrics = score, epoch, metrics
+            self.best_state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
+        elif self.training_config.patience and epoch - self.best_epoch >= self.training_config.patience:
+            self.trainer.should_stop = True
+        for callback in self.epoch_callbacks:
+            callback(epoch, metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self.last_metrics = self._epoch_metrics(self.trainer.test_dataloaders.split)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        config = self.training_config
+        params = self.network.parameters()
+        if config.optimizer == "adam":
+            return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        if config.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay, momentum=0.9)

@@ -1,0 +1,149 @@
+"""``train``: one configuration, start to finish, as a library call."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from mtlsearch.config import RunConfig
+from mtlsearch.data import BatchLoader, MultiTaskData, load_dataset
+from mtlsearch.errors import MtlsearchError
+from mtlsearch.models import MultiTaskNetwork
+from mtlsearch.training._metrics import METRIC_DIRECTIONS
+from mtlsearch.training._module import EpochCallback, MultiTaskModule
+
+__all__ = ["TrainResult", "prepare_data", "train"]
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced; the network holds the best epoch's weights."""
+
+    config: RunConfig
+    network: MultiTaskNetwork
+    validation: dict[str, float]  # metrics of the best epoch (the study's objectives come from here)
+    test: dict[str, float]  # computed once, with the best epoch's weights
+    best_epoch: int
+    epochs: int  # epochs run
+    history: list[dict[str, float]] = field(default_factory=list)  # per-epoch validation metrics
+    n_parameters: int = 0
+    train_seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "validation": self.validation,
+            "test": self.test,
+            "best_epoch": self.best_epoch,
+            "epochs": self.epochs,
+            "n_parameters": self.n_parameters,
+            "train_seconds": round(self.train_seconds, 3),
+            "history": self.history,
+        }
+
+
+def prepare_data(config: RunConfig, data: MultiTaskData | None = None) -> MultiTaskData:
+    """Load the config's data set (unless given) and keep its tasks in the config's order."""
+    if data is None:
+        data = load_dataset(config.data.name, config.data.options)
+    if config.tasks:
+        data = data.select_tasks([t.name for t in config.tasks])
+    return data
+
+
+def _check_monitor(config: RunConfig, data: MultiTaskData) -> None:
+    monitor = config.training.monitor
+    valid = ["loss"] + [
+        f"{t.name}/{m}" for t in data.tasks for m in (("auc", "logloss") if t.type == "binary" else ("mse",))
+    ]
+    if monitor not in valid:
+        raise MtlsearchError(f"unknown monitor {monitor!r}", where="training.monitor", fix=f"use one of {', '.join(valid)}")
+    assert monitor.rsplit("/", 1)[-1] in METRIC_DIRECTIONS or monitor == "loss"
+
+
+@contextmanager
+def _quiet_lightning():
+    """Lightning's banner lines ("GPU available: ...") are noise inside a search."""
+    loggers = [logging.getLogger(name) for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*`training_step` returned `None`.*")
+        warnings.filterwarnings("ignore", message=".*number of training batches.*")
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels):
+                lg.setLevel(level)
+
+
+def train(
+    config: RunConfig,
+    data: MultiTaskData | None = None,
+    *,
+    epoch_callbacks: Sequence[EpochCallback] = (),
+    progress: bool = False,
+) -> TrainResult:
+    """Train ``config`` and evaluate it; deterministic on CPU for a given ``config.seed``.
+
+    >>> from mtlsearch.config import run_config_from_dict
+    >>> cfg = run_config_from_dict({"data": {"name": "synthetic", "options": {"n_samples": 500}},
+    ...                             "training": {"epochs": 1}})
+    >>> sorted(train(cfg).validation)
+    ['loss', 'y1/mse', 'y2/mse']
+    """
+    data = prepare_data(config, data)
+    _check_monitor(config, data)
+    if config.training.threads:
+        torch.set_num_threads(config.training.threads)
+    weights = {t.name: t for t in config.tasks}
+    task_weights = [weights[t.name].weight if t.name in weights else 1.0 for t in data.tasks]
+    task_decays = [weights[t.name].decay if t.name in weights else 1.0 for t in data.tasks]
+
+    pl.seed_everything(config.seed, verbose=False)
+    network = MultiTaskNetwork(config.model, data.features, len(data.tasks))
+    module = MultiTaskModule(network, data.tasks, config.training, task_weights, task_decays, epoch_callbacks)
+    training = config.training
+    train_loader = BatchLoader(data.train, training.batch_size, shuffle=True, seed=config.seed)
+    val_loader = BatchLoader(data.validation, training.eval_batch_size)
+    test_loader = BatchLoader(data.test, training.eval_batch_size)
+
+    with _quiet_lightning():
+        trainer = pl.Trainer(
+            max_epochs=training.epochs,
+            accelerator=training.accelerator,
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=progress,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+        )
+        start = time.perf_counter()
+        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
+        train_seconds = time.perf_counter() - start
+        if module.best_state is not None:
+            network.load_state_dict(module.best_state)
+        trainer.test(module, dataloaders=test_loader, verbose=False)
+        test = module.last_metrics
+    network.cpu().eval()
+    return TrainResult(
+        config=config,
+        network=network,
+        validation=module.best_metrics,
+        test=test,
+        best_epoch=module.best_epoch,
+        epochs=len(module.history),
+        history=module.history,
+        n_parameters=network.n_parameters,
+        train_seconds=train_seconds,
+    )

@@ -1,0 +1,118 @@
+"""The LightningModule and ``train``: masked losses, dynamic weights, determinism, early stopping."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mtlsearch.config import run_config_from_dict
+from mtlsearch.data import TaskSpec
+from mtlsearch.training import TrainingDiverged, task_losses, task_metrics, train
+
+
+def tiny_config(**training):
+    return run_config_from_dict(
+        {
+            "model": {"architecture": "cgc", "expert_hidden": [8], "tower_hidden": [4]},
+            "training": {"epochs": 2, "batch_size": 16, **training},
+        }
+    )
+
+
+def test_masked_loss_ignores_samples_outside_the_sample_space():
+    logits = torch.tensor([[0.0, 1.0], [0.0, 100.0]])
+    labels = torch.tensor([[1.0, 1.0], [0.0, 0.0]])
+    masks = torch.tensor([[1.0, 1.0], [1.0, 0.0]])  # row 1 is outside task 1's space
+    losses = task_losses(logits, labels, masks, torch.tensor([True, False]))
+    assert losses[1].item() == pytest.approx(0.0)  # (1 - 1)^2 on row 0 only; the 100 is ignored
+    assert losses[0].item() == pytest.approx(math.log(2.0))
+    changed = task_losses(logits + torch.tensor([[0.0, 0.0], [0.0, -50.0]]), labels, masks, torch.tensor([True, False]))
+    assert changed[1] == losses[1]
+
+
+def test_metrics_use_each_task_space_and_name_keys_by_task():
+    tasks = (TaskSpec("click", "binary"), TaskSpec("watch", "regression"))
+    logits = torch.tensor([[2.0, 0.5], [-2.0, 9.0], [1.0, 0.5]])
+    labels = torch.tensor([[1.0, 0.5], [0.0, 0.0], [0.0, 1.5]])
+    masks = torch.tensor([[True, True], [True, False], [True, True]])
+    metrics = task_metrics(tasks, logits, labels, masks)
+    assert metrics["click/auc"] == pytest.approx(1.0)
+    assert metrics["watch/mse"] == pytest.approx((0.0 + 1.0) / 2)
+    assert set(metrics) == {"click/auc", "click/logloss", "watch/mse", "loss"}
+
+
+def test_training_is_deterministic_for_a_seed(tiny_data):
+    first = train(tiny_config(), tiny_data)
+    second = train(tiny_config(), tiny_data)
+    assert first.validation == second.validation
+    assert first.test == second.test
+    other_seed = train(run_config_from_dict({**tiny_config().to_dict(), "seed": 1}), tiny_data)
+    assert other_seed.validation != first.validation
+
+
+def test_dynamic_weights_follow_w0_times_gamma_to_the_epoch(tiny_data):
+    from mtlsearch.models import ModelConfig, MultiTaskNetwork
+    from mtlsearch.training import MultiTaskModule
+
+    config = tiny_config()
+    module = MultiTaskModule(
+        MultiTaskNetwork(ModelConfig.create("cgc"), tiny_data.features, 2),
+        tiny_data.tasks, config.training, weights=[2.0, 0.5], decays=[0.5, 1.0],
+    )
+    # current_epoch is 0 outside a trainer; check the formula on the buffers directly.
+    for epoch in range(3):
+        expected = torch.tensor([2.0 * 0.5**epoch, 0.5])
+        torch.testing.assert_close(module.weights * module.decays.pow(epoch), expected)
+
+
+def test_zero_weight_task_does_not_train_its_tower(tiny_data):
+    config = run_config_from_dict(
+        {**tiny_config().to_dict(), "tasks": [{"name": "t0", "weight": 1.0}, {"name": "t1", "weight": 0.0}]}
+    )
+    torch.manual_seed(0)
+    result = train(config, tiny_data)
+    from mtlsearch.models import MultiTaskNetwork
+
+    import pytorch_lightning as pl
+
+    pl.seed_everything(config.seed, verbose=False)
+    initial = MultiTaskNetwork(config.model, tiny_data.features, 2)
+    tower = result.network.towers.layers[-1].weight
+    start = initial.towers.layers[-1].weight
+    assert torch.equal(tower[1], start[1])  # task t1's tower never moved
+    assert not torch.equal(tower[0], start[0])
+
+
+def test_early_stopping_keeps_the_best_epoch(tiny_data):
+    result = train(tiny_config(epochs=30, patience=2, lr=0.05), tiny_data)
+    assert result.epochs < 30
+    best = min(result.history, key=lambda h: h["loss"])
+    assert result.best_epoch == best["epoch"]
+    assert result.epochs - 1 - result.best_epoch == 2
+    assert result.validation == {k: v for k, v in best.items() if k != "epoch"}
+
+
+def test_monitor_by_auc_maximises(tiny_data):
+    result = train(tiny_config(epochs=4, patience=0, monitor="t0/auc", lr=0.05), tiny_data)
+    assert result.validation["t0/auc"] == max(h["t0/auc"] for h in result.history)
+
+
+def test_unknown_monitor_is_a_clear_error(tiny_data):
+    from mtlsearch.errors import MtlsearchError
+
+    with pytest.raises(MtlsearchError, match="training.monitor.*use one of loss, t0/auc"):
+        train(tiny_config(monitor="t0/mse"), tiny_data)
+
+
+def test_diverging_training_raises_training_diverged(tiny_data):
+    with pytest.raises(TrainingDiverged, match="training loss is nan"):
+        train(tiny_config(lr=1e30, optimizer="sgd", epochs=3), tiny_data)
+
+
+def test_result_reports_parameters_history_and_time(tiny_data):
+    result = train(tiny_config(), tiny_data)
+    assert result.n_parameters == sum(p.numel() for p in result.network.parameters())
+    assert [h["epoch"] for h in result.history] == [0, 1]
+    assert result.train_seconds > 0
