@@ -28,8 +28,9 @@ def read_yaml(path: str | Path, *, what: str = "file") -> Any:
     except FileNotFoundError:
         raise MtlsearchError(f"{what} not found", where=str(path), fix="check the path") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
-        raise MtlsearchError(f"cannot read {what}: {error.__class__.__name__}", where=str(path),
-                             fix="point to a readable YAML file") from None
+        raise MtlsearchError(
+            f"cannot read {what}: {error.__class__.__name__}", where=str(path), fix="point to a readable YAML file"
+        ) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -102,9 +103,7 @@ def from_plain(cls: type[T], data: Any, where: str) -> T:
     known = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in data:
         if key not in known:
-            raise MtlsearchError(
-                f"unknown key {key!r}", where=f"{where}.{key}", fix=f"use one of {', '.join(known)}"
-            )
+            raise MtlsearchError(f"unknown key {key!r}", where=f"{where}.{key}", fix=f"use one of {', '.join(known)}")
     values = {}
     for name, f in known.items():
         if name in data:

@@ -60,11 +60,17 @@ class TaskConfig:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.weight) and self.weight >= 0):
-            raise MtlsearchError(f"weight must be >= 0, got {self.weight}", where=f"tasks.{self.name}.weight",
-                                 fix="use a non-negative number")
+            raise MtlsearchError(
+                f"weight must be >= 0, got {self.weight}",
+                where=f"tasks.{self.name}.weight",
+                fix="use a non-negative number",
+            )
         if not (math.isfinite(self.decay) and self.decay > 0):
-            raise MtlsearchError(f"decay must be > 0, got {self.decay}", where=f"tasks.{self.name}.decay",
-                                 fix="use a positive number, 1.0 for a constant weight")
+            raise MtlsearchError(
+                f"decay must be > 0, got {self.decay}",
+                where=f"tasks.{self.name}.decay",
+                fix="use a positive number, 1.0 for a constant weight",
+            )
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,11 @@ class TrainingConfig:
         if self.weight_decay < 0 or self.patience < 0 or self.threads < 0:
             raise MtlsearchError("weight_decay, patience and threads must be >= 0", where="training", fix="use >= 0")
         if self.optimizer not in OPTIMIZERS:
-            raise MtlsearchError(f"unknown optimizer {self.optimizer!r}", where="training.optimizer",
-                                 fix=f"use one of {', '.join(OPTIMIZERS)}")
+            raise MtlsearchError(
+                f"unknown optimizer {self.optimizer!r}",
+                where="training.optimizer",
+                fix=f"use one of {', '.join(OPTIMIZERS)}",
+            )
 
 
 @dataclass(frozen=True)
@@ -128,8 +137,9 @@ def run_config_from_dict(data: Any, where: str = "config") -> RunConfig:
     if isinstance(model, dict):
         architecture = model.get("architecture", ModelConfig.architecture)
         if not isinstance(architecture, str):
-            raise MtlsearchError(f"expected a string, got {architecture!r}", where=f"{where}: model.architecture",
-                                 fix="e.g. ple")
+            raise MtlsearchError(
+                f"expected a string, got {architecture!r}", where=f"{where}: model.architecture", fix="e.g. ple"
+            )
         try:
             data["model"] = {**ModelConfig.preset(architecture), **model}
         except MtlsearchError as error:

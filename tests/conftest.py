@@ -11,6 +11,8 @@ import torch
 from mtlsearch.data import FeatureSpec, MultiTaskData, Split, TaskSpec
 
 ROOT = Path(__file__).resolve().parents[1]
+# Resolved at import: the autouse fixture below changes directory, which would break a relative path.
+DATA_DIR = Path(os.environ.get("MTLSEARCH_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
 
 
 @pytest.fixture(autouse=True)
@@ -26,9 +28,8 @@ def _isolate(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """``MTLSEARCH_DATA_DIR``, else ``../shared/data`` beside the checkout (as CI sets it)."""
-    path = Path(os.environ.get("MTLSEARCH_DATA_DIR", ROOT.parent / "shared" / "data"))
-    assert (path / "census-income").is_dir(), f"real data not found under {path}: set MTLSEARCH_DATA_DIR"
-    return path
+    assert (DATA_DIR / "census-income").is_dir(), f"real data not found under {DATA_DIR}: set MTLSEARCH_DATA_DIR"
+    return DATA_DIR
 
 
 def make_tiny_data(n: int = 64, *, seed: int = 0, tasks=("binary", "regression")) -> MultiTaskData:

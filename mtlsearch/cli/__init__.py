@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 
 from mtlsearch import __version__
-from mtlsearch.cli import _train
+from mtlsearch.cli import _dashboard, _export, _optimize, _pareto, _train
 from mtlsearch.errors import MtlsearchError
 
 __all__ = ["main"]
 
-COMMANDS = (_train,)
+COMMANDS = (_optimize, _pareto, _export, _train, _dashboard)
 
 
 def build_parser() -> argparse.ArgumentParser:

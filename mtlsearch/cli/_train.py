@@ -12,7 +12,8 @@ from mtlsearch.training._artifacts import write_artifacts
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train", help="train one configuration (e.g. exported from a study)",
+        "train",
+        help="train one configuration (e.g. exported from a study)",
         description="Train one configuration and write metrics.json, a checkpoint and a TorchScript model.",
     )
     parser.add_argument("--config", required=True, help="training config YAML (see README: Training config)")

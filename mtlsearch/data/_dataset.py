@@ -211,15 +211,36 @@ def _check_columns(frame: pd.DataFrame, columns: Sequence[str], source: str) -> 
         )
 
 
-def _task_arrays(
-    frame: pd.DataFrame, tasks: Sequence[TaskColumns], source: str
-) -> tuple[np.ndarray, np.ndarray]:
+def _parents_first(tasks: Sequence[TaskColumns], by_name: dict[str, int], source: str) -> list[int]:
+    """Task indices ordered so that a task whose space is another's positives follows that task."""
+    order: list[int] = []
+    visiting: set[int] = set()
+
+    def visit(i: int) -> None:
+        if i in order:
+            return
+        if i in visiting:
+            raise MtlsearchError(
+                f"sample_space of task {tasks[i].spec.name!r} refers back to itself",
+                where=source,
+                fix="make sample spaces a chain without cycles",
+            )
+        visiting.add(i)
+        parent = by_name.get(tasks[i].positive_of or "")
+        if parent is not None:
+            visit(parent)
+        order.append(i)
+
+    for i in range(len(tasks)):
+        visit(i)
+    return order
+
+
+def _task_arrays(frame: pd.DataFrame, tasks: Sequence[TaskColumns], source: str) -> tuple[np.ndarray, np.ndarray]:
     labels = np.zeros((len(frame), len(tasks)), dtype=np.float32)
     masks = np.zeros((len(frame), len(tasks)), dtype=bool)
     by_name = {t.spec.name: i for i, t in enumerate(tasks)}
-    # Tasks whose space is another task's positives come after their parent.
-    order = sorted(range(len(tasks)), key=lambda i: tasks[i].positive_of is not None)
-    for i in order:
+    for i in _parents_first(tasks, by_name, source):
         task = tasks[i]
         where = f"{source}: task {task.spec.name!r}"
         mask = np.ones(len(frame), dtype=bool)
@@ -262,6 +283,13 @@ def _task_arrays(
     return labels, masks
 
 
+def _as_text(column: pd.Series) -> pd.Series:
+    """A categorical column as strings, missing values as the empty string."""
+    if column.dtype == object and not column.isna().any():
+        return column
+    return column.astype("string").fillna("").astype(object)
+
+
 def from_frames(
     name: str,
     frames: Mapping[str, pd.DataFrame],
@@ -287,8 +315,7 @@ def from_frames(
 
     vocabularies = []
     for column in categorical:
-        values = train[column].astype("string").fillna("").unique().tolist()
-        vocabularies.append(tuple(sorted(values)))
+        vocabularies.append(tuple(sorted(_as_text(train[column]).unique().tolist())))
 
     def numeric_array(frame: pd.DataFrame, split_name: str) -> np.ndarray:
         out = np.empty((len(frame), len(numeric)), dtype=np.float64)
@@ -301,7 +328,13 @@ def from_frames(
                     fix="fill or drop those rows, or declare the column categorical",
                 )
             if column in log1p:
-                values = np.log1p(np.clip(values, 0.0, None))
+                if (values < 0).any():
+                    raise MtlsearchError(
+                        f"log1p column {column!r} has negative values",
+                        where=f"{source} ({split_name})",
+                        fix=f"remove {column!r} from log1p",
+                    )
+                values = np.log1p(values)
             out[:, j] = values
         return out
 
@@ -310,13 +343,14 @@ def from_frames(
     std = train_numeric.std(axis=0)
     std[std == 0] = 1.0
 
-    def encode(frame: pd.DataFrame, split_name: str) -> Split:
+    def encode(frame: pd.DataFrame, split_name: str, numeric_values: np.ndarray | None = None) -> Split:
         codes = np.zeros((len(frame), len(categorical)), dtype=np.int64)
         for j, column in enumerate(categorical):
             # get_indexer gives -1 for values unseen in train: shift so that 0 is the reserved unknown index.
-            values = frame[column].astype("string").fillna("")
-            codes[:, j] = pd.Index(vocabularies[j]).get_indexer(values) + 1
-        values = (numeric_array(frame, split_name) - mean) / std if numeric else np.zeros((len(frame), 0))
+            codes[:, j] = pd.Index(vocabularies[j]).get_indexer(_as_text(frame[column])) + 1
+        if numeric_values is None:
+            numeric_values = numeric_array(frame, split_name)
+        values = (numeric_values - mean) / std if numeric else np.zeros((len(frame), 0))
         labels, masks = _task_arrays(frame, tasks, f"{source} ({split_name})")
         return Split(
             torch.from_numpy(codes),
@@ -333,7 +367,7 @@ def from_frames(
             numeric=tuple(numeric),
         ),
         tasks=tuple(t.spec for t in tasks),
-        train=encode(train, "train"),
+        train=encode(train, "train", train_numeric),
         validation=encode(frames["validation"], "validation"),
         test=encode(frames["test"], "test"),
         numeric_mean=torch.tensor(mean, dtype=torch.float32),

@@ -56,9 +56,7 @@ def dataset_options(name: str) -> dict[str, Any]:
 
 def _check_name(name: str) -> None:
     if name not in DATASETS:
-        raise MtlsearchError(
-            f"unknown data set {name!r}", where="data.name", fix=f"use one of {', '.join(DATASETS)}"
-        )
+        raise MtlsearchError(f"unknown data set {name!r}", where="data.name", fix=f"use one of {', '.join(DATASETS)}")
 
 
 def load_dataset(name: str, options: Mapping[str, Any] | None = None) -> MultiTaskData:

@@ -67,8 +67,8 @@ def _split_rows(n: int, fractions: tuple[float, float, float], seed: int) -> lis
             fix="e.g. [0.8, 0.1, 0.1]",
         )
     order = np.random.default_rng(seed + 1).permutation(n)
-    n_train = int(round(fractions[0] * n))
-    n_valid = int(round(fractions[1] * n))
+    n_train = round(fractions[0] * n)
+    n_valid = round(fractions[1] * n)
     return [order[:n_train], order[n_train : n_train + n_valid], order[n_train + n_valid :]]
 
 
@@ -137,7 +137,8 @@ def synthetic_video(
     """
     if not 0.0 < view_rate < 1.0:
         raise MtlsearchError(
-            f"view_rate {view_rate} must lie strictly between 0 and 1", where="synthetic-video: view_rate",
+            f"view_rate {view_rate} must lie strictly between 0 and 1",
+            where="synthetic-video: view_rate",
             fix="e.g. 0.5",
         )
     x, y1, y2, _ = generate_regression_pair(

@@ -39,15 +39,27 @@ class ArchitectureRule:
 
 
 ARCHITECTURES: dict[str, ArchitectureRule] = {
-    "single-task": ArchitectureRule(1, None, 0, min_specific=1, per_task_embedding=True,
-                                    summary="one independent network per task (the MTL-gain baseline)"),
+    "single-task": ArchitectureRule(
+        1,
+        None,
+        0,
+        min_specific=1,
+        per_task_embedding=True,
+        summary="one independent network per task (the MTL-gain baseline)",
+    ),
     "shared-bottom": ArchitectureRule(1, 0, 1, summary="hard parameter sharing: one shared MLP, one tower per task"),
-    "mmoe": ArchitectureRule(1, 0, None, min_shared=1, default_shared=4, summary="shared experts, one softmax gate per task"),
-    "ml-mmoe": ArchitectureRule(None, 0, None, min_shared=1, default_shared=4, summary="MMoE stacked in levels (PLE without task experts)"),
-    "cgc": ArchitectureRule(1, None, None, min_specific=1, min_shared=1,
-                            summary="task-specific plus shared experts, gated per task"),
-    "ple": ArchitectureRule(None, None, None, min_specific=1, min_shared=1,
-                            summary="CGC extraction layers stacked in levels"),
+    "mmoe": ArchitectureRule(
+        1, 0, None, min_shared=1, default_shared=4, summary="shared experts, one softmax gate per task"
+    ),
+    "ml-mmoe": ArchitectureRule(
+        None, 0, None, min_shared=1, default_shared=4, summary="MMoE stacked in levels (PLE without task experts)"
+    ),
+    "cgc": ArchitectureRule(
+        1, None, None, min_specific=1, min_shared=1, summary="task-specific plus shared experts, gated per task"
+    ),
+    "ple": ArchitectureRule(
+        None, None, None, min_specific=1, min_shared=1, summary="CGC extraction layers stacked in levels"
+    ),
 }
 
 
@@ -84,7 +96,7 @@ class ModelConfig:
                 raise MtlsearchError(
                     f"{self.architecture} has {name} = {fixed}, not {value}",
                     where=f"model.{name}",
-                    fix=f"remove the field or choose an architecture that varies it",
+                    fix="remove the field or choose an architecture that varies it",
                 )
         checks = [
             ("levels", self.levels, 1),
@@ -112,9 +124,7 @@ class ModelConfig:
         for name in ("dropout", "gate_dropout"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-                raise MtlsearchError(
-                    f"{name} must lie in [0, 1), got {value!r}", where=f"model.{name}", fix="e.g. 0.1"
-                )
+                raise MtlsearchError(f"{name} must lie in [0, 1), got {value!r}", where=f"model.{name}", fix="e.g. 0.1")
 
     @staticmethod
     def preset(architecture: str) -> dict[str, int]:
@@ -125,7 +135,8 @@ class ModelConfig:
         return {
             "levels": rule.levels if rule.levels is not None else ModelConfig.levels,
             "specific_experts": (
-                rule.specific_experts if rule.specific_experts is not None
+                rule.specific_experts
+                if rule.specific_experts is not None
                 else max(ModelConfig.specific_experts, rule.min_specific)
             ),
             "shared_experts": rule.shared_experts if rule.shared_experts is not None else rule.default_shared,

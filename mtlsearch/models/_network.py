@@ -9,6 +9,7 @@ returns one logit per task; losses take logits and sigmoid is applied only to pr
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -48,7 +49,7 @@ class BatchedMLP(nn.Module):
     def __init__(self, n: int, d_in: int, widths: tuple[int, ...], dropout: float, last_activation: bool) -> None:
         super().__init__()
         sizes = (d_in, *widths)
-        self.layers = nn.ModuleList(BatchedLinear(n, a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(BatchedLinear(n, a, b) for a, b in itertools.pairwise(sizes))
         self.dropout = dropout
         self.last_activation = last_activation
 
@@ -172,9 +173,7 @@ class MultiTaskNetwork(nn.Module):
         x = torch.cat([embedded, numeric.unsqueeze(1).expand(-1, tables, -1)], dim=2)  # (B, tables, d)
         return x if self.per_task_embedding else x.squeeze(1)
 
-    def forward_with_gates(
-        self, categorical: torch.Tensor, numeric: torch.Tensor
-    ) -> tuple[torch.Tensor, GateWeights]:
+    def forward_with_gates(self, categorical: torch.Tensor, numeric: torch.Tensor) -> tuple[torch.Tensor, GateWeights]:
         """Logits ``(B, T)`` and every gate's weights."""
         tasks_in = self._inputs(categorical, numeric)  # (B, d) or (B, T, d)
         shared_in = tasks_in if tasks_in.dim() == 2 else None

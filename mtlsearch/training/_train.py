@@ -64,7 +64,9 @@ def _check_monitor(config: RunConfig, data: MultiTaskData) -> None:
         f"{t.name}/{m}" for t in data.tasks for m in (("auc", "logloss") if t.type == "binary" else ("mse",))
     ]
     if monitor not in valid:
-        raise MtlsearchError(f"unknown monitor {monitor!r}", where="training.monitor", fix=f"use one of {', '.join(valid)}")
+        raise MtlsearchError(
+            f"unknown monitor {monitor!r}", where="training.monitor", fix=f"use one of {', '.join(valid)}"
+        )
     assert monitor.rsplit("/", 1)[-1] in METRIC_DIRECTIONS or monitor == "loss"
 
 

@@ -24,7 +24,9 @@ def config_for(architecture: str) -> ModelConfig:
 
 def inputs(batch: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    categorical = torch.stack([torch.randint(0, 4, (batch,), generator=g), torch.randint(0, 6, (batch,), generator=g)], 1)
+    categorical = torch.stack(
+        [torch.randint(0, 4, (batch,), generator=g), torch.randint(0, 6, (batch,), generator=g)], 1
+    )
     return categorical, torch.randn(batch, 3, generator=g)
 
 
@@ -54,7 +56,9 @@ def test_gate_weights_sum_to_one(network):
 def test_loss_is_finite_and_gradients_reach_every_expert(network):
     categorical, numeric = inputs(batch=32)
     labels = torch.rand(32, N_TASKS).round()
-    losses = task_losses(network(categorical, numeric), labels, torch.ones(32, N_TASKS), torch.tensor([True, False, True]))
+    losses = task_losses(
+        network(categorical, numeric), labels, torch.ones(32, N_TASKS), torch.tensor([True, False, True])
+    )
     assert torch.isfinite(losses).all()
     losses.sum().backward()
     for level in network.levels:
@@ -73,8 +77,10 @@ def test_config_round_trips_through_yaml_dict(network):
     assert model_only.model == network.config
 
 
-def SIZES_OF(config: ModelConfig) -> dict:  # noqa: N802 - reads like a constant lookup
-    return {k: getattr(config, k) for k in ("levels", "specific_experts", "shared_experts", "expert_hidden", "tower_hidden")}
+def SIZES_OF(config: ModelConfig) -> dict:
+    return {
+        k: getattr(config, k) for k in ("levels", "specific_experts", "shared_experts", "expert_hidden", "tower_hidden")
+    }
 
 
 def test_tasks_do_not_share_weights_across_two_builds(network):
@@ -98,7 +104,7 @@ def test_single_task_networks_are_independent_per_task():
     # Only task 0's expert and tower and its own embedding table receive gradient.
     expert_grad = net.levels[0].experts.layers[0].weight.grad.flatten(1).abs().sum(1)
     assert expert_grad[0] > 0
-    assert (expert_grad[SIZES["specific_experts"]:] == 0).all()
+    assert (expert_grad[SIZES["specific_experts"] :] == 0).all()
     tower_grad = net.towers.layers[0].weight.grad.flatten(1).abs().sum(1)
     assert tower_grad[0] > 0 and (tower_grad[1:] == 0).all()
 

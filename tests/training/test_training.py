@@ -59,7 +59,10 @@ def test_dynamic_weights_follow_w0_times_gamma_to_the_epoch(tiny_data):
     config = tiny_config()
     module = MultiTaskModule(
         MultiTaskNetwork(ModelConfig.create("cgc"), tiny_data.features, 2),
-        tiny_data.tasks, config.training, weights=[2.0, 0.5], decays=[0.5, 1.0],
+        tiny_data.tasks,
+        config.training,
+        weights=[2.0, 0.5],
+        decays=[0.5, 1.0],
     )
     # current_epoch is 0 outside a trainer; check the formula on the buffers directly.
     for epoch in range(3):
@@ -73,9 +76,9 @@ def test_zero_weight_task_does_not_train_its_tower(tiny_data):
     )
     torch.manual_seed(0)
     result = train(config, tiny_data)
-    from mtlsearch.models import MultiTaskNetwork
-
     import pytorch_lightning as pl
+
+    from mtlsearch.models import MultiTaskNetwork
 
     pl.seed_everything(config.seed, verbose=False)
     initial = MultiTaskNetwork(config.model, tiny_data.features, 2)

@@ -1,0 +1,39 @@
+"""``mtlsearch dashboard --study NAME``: optuna-dashboard on the study's storage."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+
+from mtlsearch.errors import MtlsearchError
+from mtlsearch.search import load_study
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("dashboard", help="inspect a study in optuna-dashboard")
+    parser.add_argument("--study", required=True, help="study name")
+    parser.add_argument("--storage", help="storage URL (default: sqlite:///mtlsearch.db)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from optuna_dashboard import run_server
+
+    study = load_study(args.study, args.storage)  # fails clearly on a wrong name or storage
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as error:
+            raise MtlsearchError(
+                f"cannot listen on {args.host}:{args.port}: {error.strerror}",
+                where="--port",
+                fix="choose another --port",
+            ) from None
+    url = f"http://{args.host}:{args.port}/dashboard/studies/{study._study_id}"
+    print(f"optuna-dashboard for study {args.study}: {url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    run_server(study._storage, host=args.host, port=args.port)
+    return 0

@@ -1,0 +1,29 @@
+"""``mtlsearch export --study NAME (--trial N | --pick ...) --out FILE.yaml``."""
+
+from __future__ import annotations
+
+import argparse
+
+from mtlsearch.search import export_trial
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="write a trial as a training config for mtlsearch train",
+        description="Export a trial (by number, or picked from the Pareto front) as a self-contained config.",
+    )
+    parser.add_argument("--study", required=True, help="study name")
+    parser.add_argument("--storage", help="storage URL (default: sqlite:///mtlsearch.db)")
+    choice = parser.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--trial", type=int, help="trial number")
+    choice.add_argument("--pick", help="knee | weighted:TASK=W,... | 'METRIC>=VALUE' (e.g. 'vtr/auc>=0.8')")
+    parser.add_argument("--out", required=True, help="the YAML file to write")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = export_trial(args.study, args.out, storage=args.storage, trial=args.trial, pick=args.pick)
+    print(f"trial {config.provenance['trial']} of {args.study} -> {args.out}")
+    print(f"train it with: mtlsearch train --config {args.out}")
+    return 0

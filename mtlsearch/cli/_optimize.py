@@ -1,0 +1,44 @@
+"""``mtlsearch optimize --study NAME``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mtlsearch.search import format_trials, optimize, pareto_trials
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "optimize",
+        help="run or resume a multi-objective architecture search",
+        description="Create or resume a study and run trials; ends with the Pareto table.",
+    )
+    parser.add_argument("--study", default="ple", help="study name (studies/NAME.yaml) or path (default: ple)")
+    parser.add_argument("--n-trials", type=int, help="trials to run now (default: the study file's n_trials)")
+    parser.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    parser.add_argument("--storage", help="storage URL (default: the study file's, else sqlite:///mtlsearch.db)")
+    parser.add_argument("--seed", type=int, help="sampler seed (default: the study file's)")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes sharing the storage (default: 1)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    study = optimize(
+        args.study,
+        n_trials=args.n_trials,
+        timeout=args.timeout,
+        storage=args.storage,
+        seed=args.seed,
+        jobs=args.jobs,
+        progress=not args.no_progress and args.jobs == 1,
+        on_start=lambda url: print(f"study {args.study}: storage {url}", file=sys.stderr, flush=True),
+    )
+    states = [t.state.name for t in study.trials]
+    print(
+        f"study {study.study_name}: {states.count('COMPLETE')} complete, {states.count('FAIL')} failed, "
+        f"{states.count('PRUNED')} pruned; Pareto front:"
+    )
+    print(format_trials(study, pareto_trials(study)))
+    return 0

@@ -1,0 +1,465 @@
+"""Users' own tables: a CSV or Parquet file plus a small schema of columns, tasks and split.
+
+The schema is a mapping (inline in a config's ``data.options.schema``, or a YAML file whose
+path is given as ``schema``); its fields may also be passed as keyword options::
+
+    categorical: [user_id, item_id, device]
+    numeric: [price, age]
+    log1p: [price]                       # heavy-tailed, non-negative numeric columns
+    tasks:
+      - {name: ctr, type: binary, label: click}
+      - {name: cvr, type: binary, label: purchase, sample_space: ctr}   # observed where ctr = 1
+      - {name: watch, type: regression, label: watch_ratio, mask: viewed}  # observed where viewed = 1
+    split: {column: split}               # values train / validation / test
+    # or: split: {fractions: [0.8, 0.1, 0.1], seed: 0}   (the default)
+
+Separate validation and test files go in the options ``validation_path`` and ``test_path``
+instead of ``split``. Every schema field is checked strictly: an unknown key or a wrong type is
+an :class:`MtlsearchError` naming the field; bad values in the table name the file and column.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mtlsearch.data._dataset import MultiTaskData, TaskColumns, TaskSpec, _check_columns, from_frames
+from mtlsearch.errors import MtlsearchError
+
+__all__ = ["SCHEMA_KEYS", "SPLIT_NAMES", "tabular"]
+
+SCHEMA_KEYS = ("categorical", "numeric", "log1p", "tasks", "split")
+SPLIT_NAMES = ("train", "validation", "test")
+_TASK_KEYS = ("name", "type", "label", "mask", "sample_space")
+_SPLIT_KEYS = ("column", "fractions", "seed")
+_DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
+_COMPRESSION = (".gz", ".bz2", ".xz", ".zip", ".zst")
+_EXAMPLE_TASK = "- {name: ctr, type: binary, label: click}"
+
+
+@dataclass(frozen=True)
+class _Schema:
+    """The validated schema: what ``from_frames`` needs, plus how to split one file."""
+
+    categorical: tuple[str, ...]
+    numeric: tuple[str, ...]
+    log1p: tuple[str, ...]
+    tasks: tuple[TaskColumns, ...]
+    split_column: str | None  # None: split by fractions (or separate files)
+    fractions: tuple[float, float, float]
+    seed: int
+
+
+def tabular(
+    *,
+    path: str,
+    schema: str | Mapping[str, Any] | None = None,
+    validation_path: str | None = None,
+    test_path: str | None = None,
+    categorical: Sequence[str] | None = None,
+    numeric: Sequence[str] | None = None,
+    log1p: Sequence[str] | None = None,
+    tasks: Sequence[Mapping[str, Any]] | None = None,
+    split: Mapping[str, Any] | None = None,
+    name: str | None = None,
+) -> MultiTaskData:
+    """Load ``path`` (``.csv``, ``.tsv``, optionally compressed, or ``.parquet``) as a multi-task data set.
+
+    ``schema`` is a mapping or a YAML file with the fields ``categorical``, ``numeric``,
+    ``log1p``, ``tasks`` and ``split``; the same fields can be given as keyword options, but
+    not both ways at once. A task's ``label`` defaults to its name. ``validation_path`` and
+    ``test_path`` (both or neither) replace ``split``.
+
+    >>> data = tabular(  # doctest: +SKIP
+    ...     path="clicks.parquet",
+    ...     categorical=["user", "item"],
+    ...     numeric=["price"],
+    ...     tasks=[{"name": "ctr", "type": "binary", "label": "click"}],
+    ... )
+    """
+    keywords = {
+        "categorical": categorical,
+        "numeric": numeric,
+        "log1p": log1p,
+        "tasks": tasks,
+        "split": split,
+    }
+    if name is not None and (not isinstance(name, str) or not name):
+        raise MtlsearchError(f"expected a non-empty string, got {name!r}", where="data.options.name", fix="quote it")
+    fields = _gather_fields(schema, keywords)
+    separate = validation_path is not None or test_path is not None
+    parsed = _parse_schema(fields, separate_files=separate)
+
+    text_columns = [*parsed.categorical, *([parsed.split_column] if parsed.split_column else [])]
+    source = _as_path(path, "data.options.path")
+    if separate:
+        if validation_path is None or test_path is None:
+            missing = "test_path" if test_path is None else "validation_path"
+            raise MtlsearchError(
+                "validation_path and test_path go together",
+                where=f"data.options.{missing}",
+                fix="give both files, or neither and a split in the schema",
+            )
+        files = {
+            "train": source,
+            "validation": _as_path(validation_path, "data.options.validation_path"),
+            "test": _as_path(test_path, "data.options.test_path"),
+        }
+        frames = {split_name: _read_table(file, text_columns) for split_name, file in files.items()}
+    else:
+        files = dict.fromkeys(SPLIT_NAMES, source)
+        frames = _split(_read_table(source, text_columns), parsed, source)
+
+    try:
+        return from_frames(
+            name or Path(source).name.split(".")[0] or "tabular",
+            frames,
+            categorical=parsed.categorical,
+            numeric=parsed.numeric,
+            tasks=parsed.tasks,
+            source=source,
+            log1p=parsed.log1p,
+        )
+    except MtlsearchError as error:
+        raise _naming_file(error, source, files) from None
+
+
+def _gather_fields(
+    schema: str | os.PathLike[str] | Mapping[str, Any] | None, keywords: Mapping[str, Any]
+) -> dict[str, tuple[Any, str]]:
+    """Schema fields as ``{field: (value, where-prefix)}``; a field may come from one place only."""
+    fields: dict[str, tuple[Any, str]] = {}
+    if schema is None and all(value is None for value in keywords.values()):
+        raise MtlsearchError(
+            "no schema",
+            where="data.options.schema",
+            fix="give schema (a mapping or a YAML file), or the options categorical, numeric and tasks",
+        )
+    if schema is not None:
+        if isinstance(schema, (str, os.PathLike)):
+            content, prefix = _load_schema_file(schema), f"{os.fspath(schema)}: "
+        elif isinstance(schema, Mapping):
+            content, prefix = schema, "data.options.schema."
+        else:
+            raise MtlsearchError(
+                f"schema must be a mapping or the path of a YAML file, not {type(schema).__name__}",
+                where="data.options.schema",
+                fix="write the schema inline as a mapping, or give its file name",
+            )
+        for key, value in content.items():
+            if key not in SCHEMA_KEYS:
+                raise MtlsearchError(
+                    f"unknown schema field {key!r}",
+                    where=f"{prefix}{key}",
+                    fix=f"use {', '.join(SCHEMA_KEYS)}",
+                )
+            fields[key] = (value, prefix)
+    for key, value in keywords.items():
+        if value is None:
+            continue
+        if key in fields:
+            raise MtlsearchError(
+                f"{key!r} is given both in the schema and as an option",
+                where=f"data.options.{key}",
+                fix="keep one of the two",
+            )
+        fields[key] = (value, "data.options.")
+    return fields
+
+
+def _load_schema_file(schema: str | os.PathLike[str]) -> Mapping[str, Any]:
+    file = Path(schema).expanduser()
+    if not file.is_file():
+        raise MtlsearchError(
+            f"schema file {os.fspath(schema)} not found",
+            where="data.options.schema",
+            fix=f"check the path (relative paths start from {Path.cwd()})",
+        )
+    try:
+        content = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise MtlsearchError(f"not valid YAML: {problem}{at}", where=os.fspath(schema), fix="fix the YAML") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise MtlsearchError(
+            f"cannot read the schema ({error})", where=os.fspath(schema), fix="check the file"
+        ) from None
+    if not isinstance(content, Mapping):
+        raise MtlsearchError(
+            "the schema must be a mapping",
+            where=os.fspath(schema),
+            fix=f"use the keys {', '.join(SCHEMA_KEYS)}",
+        )
+    return content
+
+
+def _parse_schema(fields: Mapping[str, tuple[Any, str]], *, separate_files: bool) -> _Schema:
+    def where(key: str) -> str:
+        return f"{fields[key][1]}{key}" if key in fields else f"data.options.schema.{key}"
+
+    def value(key: str, default: Any) -> Any:
+        return fields[key][0] if key in fields else default
+
+    categorical = _names(value("categorical", ()), where("categorical"))
+    numeric = _names(value("numeric", ()), where("numeric"))
+    log1p = _names(value("log1p", ()), where("log1p"))
+    if not categorical and not numeric:
+        raise MtlsearchError(
+            "the schema lists no feature columns",
+            where=where("categorical"),
+            fix="list categorical and/or numeric columns",
+        )
+    both = sorted(set(categorical) & set(numeric))
+    if both:
+        raise MtlsearchError(
+            f"column {both[0]!r} is listed as categorical and as numeric",
+            where=where("numeric"),
+            fix="keep one",
+        )
+    outside = [c for c in log1p if c not in numeric]
+    if outside:
+        raise MtlsearchError(
+            f"log1p column {outside[0]!r} is not a numeric column",
+            where=where("log1p"),
+            fix="add it to numeric",
+        )
+
+    if "tasks" not in fields:
+        raise MtlsearchError("no tasks", where=where("tasks"), fix=f"list at least one task, e.g. {_EXAMPLE_TASK}")
+    task_columns = _tasks(fields["tasks"][0], where("tasks"))
+    features = set(categorical) | set(numeric)
+    for task in task_columns:
+        if task.label in features:
+            raise MtlsearchError(
+                f"label column {task.label!r} of task {task.spec.name!r} is also a feature",
+                where=where("tasks"),
+                fix="remove it from categorical/numeric: a model must not see its own label",
+            )
+
+    split_column, fractions, seed = _split_options(value("split", None), where("split"), separate_files)
+    if split_column is not None and split_column in features:
+        raise MtlsearchError(
+            f"split column {split_column!r} is also a feature",
+            where=where("split"),
+            fix="remove it from the features",
+        )
+    return _Schema(categorical, numeric, log1p, task_columns, split_column, fractions, seed)
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    """A list of distinct column names."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise MtlsearchError(
+            f"expected a list of column names, got {type(value).__name__}",
+            where=where,
+            fix="write [a, b, ...]",
+        )
+    names = tuple(value)
+    for item in names:
+        if not isinstance(item, str) or not item:
+            raise MtlsearchError(f"column name {item!r} is not a non-empty string", where=where, fix="quote it")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise MtlsearchError(f"column {repeated[0]!r} is listed twice", where=where, fix="list it once")
+    return names
+
+
+def _tasks(value: Any, where: str) -> tuple[TaskColumns, ...]:
+    if isinstance(value, (str, Mapping)) or not isinstance(value, Sequence) or not value:
+        raise MtlsearchError("expected a non-empty list of tasks", where=where, fix=f"e.g. {_EXAMPLE_TASK}")
+    parsed: list[TaskColumns] = []
+    for i, task in enumerate(value):
+        at = f"{where}[{i}]"
+        if not isinstance(task, Mapping):
+            raise MtlsearchError(
+                f"a task must be a mapping, not {type(task).__name__}", where=at, fix=f"e.g. {_EXAMPLE_TASK}"
+            )
+        for key in task:
+            if key not in _TASK_KEYS:
+                raise MtlsearchError(
+                    f"unknown task field {key!r}", where=f"{at}.{key}", fix=f"use {', '.join(_TASK_KEYS)}"
+                )
+        for key in ("name", "type"):
+            if key not in task:
+                raise MtlsearchError(f"task field {key!r} is missing", where=at, fix=f"e.g. {_EXAMPLE_TASK}")
+        for key in _TASK_KEYS:
+            if key in task and (not isinstance(task[key], str) or not task[key]):
+                raise MtlsearchError(
+                    f"expected a non-empty string, got {task[key]!r}",
+                    where=f"{at}.{key}",
+                    fix="quote the name",
+                )
+        if "mask" in task and "sample_space" in task:
+            raise MtlsearchError(
+                "give either mask (a 0/1 column) or sample_space (another binary task), not both",
+                where=at,
+                fix="keep one",
+            )
+        name = task["name"]
+        if any(t.spec.name == name for t in parsed):
+            raise MtlsearchError(f"task name {name!r} is used twice", where=f"{at}.name", fix="rename one task")
+        if task.get("sample_space") == name:
+            raise MtlsearchError(
+                "a task cannot be its own sample space", where=f"{at}.sample_space", fix="name another binary task"
+            )
+        sample_space = (
+            f"column:{task['mask']}"
+            if "mask" in task
+            else f"task:{task['sample_space']}"
+            if "sample_space" in task
+            else None
+        )
+        try:
+            spec = TaskSpec(name, task["type"], sample_space)
+        except MtlsearchError as error:
+            raise error.within(at) from None
+        parsed.append(
+            TaskColumns(
+                spec,
+                label=task.get("label", name),
+                mask=task.get("mask"),
+                positive_of=task.get("sample_space"),
+            )
+        )
+    return tuple(parsed)
+
+
+def _split_options(value: Any, where: str, separate_files: bool) -> tuple[str | None, tuple[float, float, float], int]:
+    """``(column, fractions, seed)`` from the schema's ``split`` mapping."""
+    if value is None:
+        return None, _DEFAULT_FRACTIONS, 0
+    if separate_files:
+        raise MtlsearchError(
+            "split is set, but validation_path and test_path already give the splits",
+            where=where,
+            fix="remove split, or the two paths",
+        )
+    if not isinstance(value, Mapping):
+        raise MtlsearchError(
+            f"expected a mapping, got {type(value).__name__}",
+            where=where,
+            fix="e.g. {column: split} or {fractions: [0.8, 0.1, 0.1]}",
+        )
+    for key in value:
+        if key not in _SPLIT_KEYS:
+            raise MtlsearchError(
+                f"unknown split field {key!r}", where=f"{where}.{key}", fix=f"use {', '.join(_SPLIT_KEYS)}"
+            )
+    if "column" in value:
+        if len(value) > 1:
+            raise MtlsearchError(
+                "a split column excludes fractions and seed",
+                where=where,
+                fix="keep column, or fractions and seed",
+            )
+        column = value["column"]
+        if not isinstance(column, str) or not column:
+            raise MtlsearchError(f"expected a column name, got {column!r}", where=f"{where}.column", fix="quote it")
+        return column, _DEFAULT_FRACTIONS, 0
+    fractions = value.get("fractions", _DEFAULT_FRACTIONS)
+    numbers = (
+        not isinstance(fractions, (str, Mapping))
+        and isinstance(fractions, Sequence)
+        and all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in fractions)
+    )
+    if not numbers or len(fractions) != 3 or min(fractions) <= 0 or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
+        raise MtlsearchError(
+            f"fractions {fractions!r} must be three positive numbers (train, validation, test) summing to 1",
+            where=f"{where}.fractions",
+            fix="e.g. [0.8, 0.1, 0.1]",
+        )
+    seed = value.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise MtlsearchError(f"expected an integer seed, got {seed!r}", where=f"{where}.seed", fix="e.g. 0")
+    return None, (float(fractions[0]), float(fractions[1]), float(fractions[2])), seed
+
+
+def _as_path(value: Any, where: str) -> str:
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise MtlsearchError(
+            f"expected a file name, got {value!r}", where=where, fix="give the path of a CSV or Parquet file"
+        )
+    return os.fspath(value)
+
+
+def _read_table(path: str, text_columns: Sequence[str]) -> pd.DataFrame:
+    """One CSV/TSV/Parquet file; ``text_columns`` are read as strings (so 1 and 1.0 stay one category)."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise MtlsearchError(
+            "file not found", where=path, fix=f"check the path (relative paths start from {Path.cwd()})"
+        )
+    suffixes = [s.lower() for s in file.suffixes]
+    while suffixes and suffixes[-1] in _COMPRESSION:
+        suffixes.pop()
+    kind = suffixes[-1] if suffixes else ""
+    try:
+        if kind in (".parquet", ".pq"):
+            frame = pd.read_parquet(file)
+        elif kind in (".csv", ".tsv", ".txt"):
+            sep = "\t" if kind == ".tsv" else ","
+            frame = pd.read_csv(file, sep=sep, dtype=dict.fromkeys(text_columns, str))
+        else:
+            raise MtlsearchError(
+                f"unknown file type {kind or '(none)'!r}", where=path, fix="use a .csv, .tsv or .parquet file"
+            )
+    except MtlsearchError:
+        raise
+    except (ValueError, OSError, EOFError, zlib.error) as error:  # parser, decoding, Arrow and gzip errors
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise MtlsearchError(
+            f"cannot read the file ({reason})", where=path, fix="check that it is a valid table"
+        ) from None
+    if len(frame) == 0:
+        raise MtlsearchError("the file has no rows", where=path, fix="fill it, or point to another file")
+    return frame
+
+
+def _split(frame: pd.DataFrame, schema: _Schema, source: str) -> dict[str, pd.DataFrame]:
+    """Train/validation/test frames by the split column, or by a seeded permutation."""
+    if schema.split_column is not None:
+        column = schema.split_column
+        _check_columns(frame, [column], source)
+        values = frame[column].astype("string")
+        known = values.isin(SPLIT_NAMES).fillna(False).to_numpy(dtype=bool)
+        if not known.all():
+            odd = values[~known].iloc[0]
+            raise MtlsearchError(
+                f"split column {column!r} holds {'a missing value' if pd.isna(odd) else repr(odd)} "
+                f"in {int((~known).sum())} row(s)",
+                where=source,
+                fix=f"use only {', '.join(SPLIT_NAMES)}",
+            )
+        return {name: frame[(values == name).to_numpy(dtype=bool)].reset_index(drop=True) for name in SPLIT_NAMES}
+    n = len(frame)
+    order = np.random.default_rng(schema.seed).permutation(n)
+    n_train = round(schema.fractions[0] * n)
+    n_validation = round(schema.fractions[1] * n)
+    parts = (order[:n_train], order[n_train : n_train + n_validation], order[n_train + n_validation :])
+    # Each split keeps the file's row order, so time-ordered data stays readable.
+    return {
+        name: frame.iloc[np.sort(rows)].reset_index(drop=True) for name, rows in zip(SPLIT_NAMES, parts, strict=True)
+    }
+
+
+def _naming_file(error: MtlsearchError, source: str, files: Mapping[str, str]) -> MtlsearchError:
+    """An error of ``from_frames`` (located at ``source (split)``) relocated to the split's own file."""
+    where = error.where or ""
+    for split_name, file in files.items():
+        prefix = f"{source} ({split_name})"
+        if where.startswith(prefix):
+            return MtlsearchError(error.message, where=f"{file} ({split_name}){where[len(prefix) :]}", fix=error.fix)
+    if where.startswith(source):
+        return error
+    return error.within(", ".join(dict.fromkeys(files.values())))

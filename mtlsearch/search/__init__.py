@@ -1,0 +1,47 @@
+"""Search spaces, studies, the optimisation loop, the Pareto front and export."""
+
+from mtlsearch.search._export import export_trial, trial_config
+from mtlsearch.search._optimize import Objective, create_or_load_study, make_sampler, optimize
+from mtlsearch.search._pareto import format_trials, load_study, metric_names, pareto_trials, pick_trial, trial_row
+from mtlsearch.search._space import (
+    PARAM_NAMES,
+    PER_TASK_PARAMS,
+    ParamSpec,
+    SearchSpace,
+    available_search_spaces,
+    load_search_space,
+    params_to_config,
+    suggest_params,
+)
+from mtlsearch.search._storage import open_storage, resolve_storage_url
+from mtlsearch.search._study import SAMPLERS, ObjectiveSpec, SamplerConfig, StudyConfig, load_study_config
+
+__all__ = [
+    "PARAM_NAMES",
+    "PER_TASK_PARAMS",
+    "SAMPLERS",
+    "Objective",
+    "ObjectiveSpec",
+    "ParamSpec",
+    "SamplerConfig",
+    "SearchSpace",
+    "StudyConfig",
+    "available_search_spaces",
+    "create_or_load_study",
+    "export_trial",
+    "format_trials",
+    "load_search_space",
+    "load_study",
+    "load_study_config",
+    "make_sampler",
+    "metric_names",
+    "open_storage",
+    "optimize",
+    "params_to_config",
+    "pareto_trials",
+    "pick_trial",
+    "resolve_storage_url",
+    "suggest_params",
+    "trial_config",
+    "trial_row",
+]

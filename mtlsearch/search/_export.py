@@ -1,0 +1,79 @@
+"""Export a stored trial as a self-contained training config for ``mtlsearch train``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+
+from mtlsearch._strict import from_plain
+from mtlsearch.config import RunConfig, save_run_config
+from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._optimize import SPACE_ATTR, STUDY_ATTR
+from mtlsearch.search._pareto import load_study, metric_names, pick_trial
+from mtlsearch.search._space import SearchSpace, params_to_config, suggest_params
+from mtlsearch.search._storage import resolve_storage_url
+from mtlsearch.search._study import StudyConfig
+
+__all__ = ["export_trial", "trial_config"]
+
+
+def trial_config(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> RunConfig:
+    """Replay the trial's parameters through the same suggest-and-map functions the search used."""
+    attrs = study.user_attrs
+    if STUDY_ATTR not in attrs or SPACE_ATTR not in attrs:
+        raise MtlsearchError(
+            f"study {study.study_name!r} was not made by mtlsearch optimize",
+            where="--study",
+            fix="export from a study that mtlsearch created",
+        )
+    config = from_plain(StudyConfig, attrs[STUDY_ATTR], "stored study")
+    space = SearchSpace.from_dict(attrs[SPACE_ATTR])
+    params = suggest_params(optuna.trial.FixedTrial(trial.params), space, config.task_names)
+    return params_to_config(params, config.base_run_config())
+
+
+def export_trial(
+    study_name: str,
+    out: str | Path,
+    *,
+    storage: str | None = None,
+    trial: int | None = None,
+    pick: str | None = None,
+) -> RunConfig:
+    """Write the chosen trial (by number, or by ``pick``, see :func:`pick_trial`) to ``out``."""
+    if (trial is None) == (pick is None):
+        raise MtlsearchError(
+            "choose the trial with exactly one of --trial and --pick", where="export", fix="e.g. --pick knee"
+        )
+    study = load_study(study_name, storage)
+    if trial is not None:
+        chosen = next((t for t in study.trials if t.number == trial), None)
+        if chosen is None or chosen.state != optuna.trial.TrialState.COMPLETE:
+            state = "does not exist" if chosen is None else f"is {chosen.state.name}"
+            raise MtlsearchError(
+                f"trial {trial} {state}", where="--trial", fix="pick a completed trial (see mtlsearch pareto)"
+            )
+    else:
+        chosen = pick_trial(study, pick)
+    config = trial_config(study, chosen)
+    stored = chosen.user_attrs.get("config")
+    if stored is not None and stored != config.to_dict():
+        raise MtlsearchError(
+            f"trial {chosen.number}'s parameters no longer map to the config it trained",
+            where=f"study {study_name!r}",
+            fix="export with the mtlsearch version that ran the study",
+        )
+    provenance = {
+        "study": study_name,
+        "storage": resolve_storage_url(storage),
+        "trial": chosen.number,
+        "params": dict(chosen.params),
+        "validation": dict(zip(metric_names(study), chosen.values)),
+        "test": chosen.user_attrs.get("test", {}),
+        "pick": pick or f"trial {trial}",
+    }
+    config = replace(config, provenance=provenance)
+    save_run_config(config, out)
+    return config

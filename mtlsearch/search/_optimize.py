@@ -1,0 +1,284 @@
+"""``optimize``: run (or resume) a multi-objective study of MTL architectures."""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from mtlsearch.config import RunConfig
+from mtlsearch.data import MultiTaskData
+from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._space import SearchSpace, load_search_space, params_to_config, suggest_params
+from mtlsearch.search._storage import open_storage, resolve_storage_url
+from mtlsearch.search._study import StudyConfig, load_study_config
+from mtlsearch.training import prepare_data, train
+
+__all__ = ["Objective", "create_or_load_study", "make_sampler", "optimize"]
+
+STUDY_ATTR = "mtlsearch.study"  # the study config, stored with the study
+SPACE_ATTR = "mtlsearch.search_space"  # the search space, stored with the study
+FINGERPRINT_ATTR = "mtlsearch.fingerprint"
+MAX_FAILURES_IN_A_ROW = 5  # with no completed trial in this run, this many failures stop the study
+
+
+def make_sampler(config: StudyConfig, seed: int | None = None) -> optuna.samplers.BaseSampler:
+    """The study's sampler by name; ``seed`` overrides the file's."""
+    options = dict(config.sampler.options)
+    seed = config.sampler.seed if seed is None else seed
+    factories: dict[str, Callable[..., optuna.samplers.BaseSampler]] = {
+        "tpe": optuna.samplers.TPESampler,
+        "nsga2": optuna.samplers.NSGAIISampler,
+        "gp": optuna.samplers.GPSampler,
+        "random": optuna.samplers.RandomSampler,
+    }
+    if config.sampler.name == "gp":
+        options.setdefault("warn_independent_sampling", False)
+    try:
+        return factories[config.sampler.name](seed=seed, **options)
+    except TypeError as error:
+        raise MtlsearchError(
+            str(error).replace("__init__() ", ""),
+            where=f"{config.source}: sampler.options",
+            fix=f"use the keyword arguments of Optuna's {factories[config.sampler.name].__name__}",
+        ) from None
+
+
+def _check_objectives(config: StudyConfig, data: MultiTaskData) -> None:
+    types = {t.name: t.type for t in data.tasks}
+    for objective in config.objectives:
+        valid = ("auc", "logloss") if types[objective.task] == "binary" else ("mse",)
+        if objective.metric not in valid:
+            raise MtlsearchError(
+                f"metric {objective.metric!r} does not fit the {types[objective.task]} task {objective.task!r}",
+                where=f"{config.source}: objectives.{objective.task}.metric",
+                fix=f"use {' or '.join(valid)}",
+            )
+
+
+def create_or_load_study(config: StudyConfig, storage_url: str, space: SearchSpace, sampler=None) -> optuna.Study:
+    """Create the study, or load it when one of that name exists and was made from the same
+    data, objectives and budget; a changed study file is refused before anything is written."""
+    storage = open_storage(storage_url)
+    existing = {s.study_name: s for s in optuna.study.get_all_study_summaries(storage, include_best_trial=False)}
+    if config.name in existing:
+        attrs = existing[config.name].user_attrs
+        stored_space = attrs.get(SPACE_ATTR)
+        changed = []
+        if attrs.get(FINGERPRINT_ATTR) != config.fingerprint():
+            changed.append("data, objectives, training budget or seed")
+        if stored_space is not None and stored_space != space.to_dict():
+            changed.append("search space")
+        directions = [d.name.lower() for d in existing[config.name].directions]
+        if directions != config.directions:
+            changed.append("objective directions")
+        if changed:
+            raise MtlsearchError(
+                f"study {config.name!r} in this storage was made with a different {', '.join(changed)}",
+                where=config.source or config.name,
+                fix="restore the old study file, or rename the study (name: ...) to start a new one",
+            )
+    study = optuna.create_study(
+        storage=storage, sampler=sampler, study_name=config.name, directions=config.directions, load_if_exists=True
+    )
+    if config.name not in existing:
+        study.set_metric_names(config.metric_names)
+        study.set_user_attr(STUDY_ATTR, config.to_dict())
+        study.set_user_attr(SPACE_ATTR, space.to_dict())
+        study.set_user_attr(FINGERPRINT_ATTR, config.fingerprint())
+    return study
+
+
+class Objective:
+    """Suggest parameters, build the config through the one mapping, train, store the results."""
+
+    def __init__(self, config: StudyConfig, space: SearchSpace, data: MultiTaskData, base: RunConfig) -> None:
+        self.config = config
+        self.space = space
+        self.data = data
+        self.base = base
+
+    def __call__(self, trial: optuna.Trial) -> list[float]:
+        params = suggest_params(trial, self.space, self.config.task_names)
+        run_config = params_to_config(params, self.base)
+        trial.set_user_attr("config", run_config.to_dict())
+        try:
+            result = train(run_config, self.data)
+        except Exception as error:
+            trial.set_user_attr("fail_reason", f"{error.__class__.__name__}: {error}"[:1000])
+            raise
+        values = [result.validation[name] for name in self.config.metric_names]
+        for key, value in {
+            "validation": result.validation,
+            "test": result.test,
+            "n_parameters": result.n_parameters,
+            "train_seconds": round(result.train_seconds, 4),
+            "best_epoch": result.best_epoch,
+            "epochs": result.epochs,
+            "history": result.history,
+        }.items():
+            trial.set_user_attr(key, value)
+        bad = [n for n, v in zip(self.config.metric_names, values) if not math.isfinite(v)]
+        if bad:
+            reason = f"objective {bad[0]} is not finite (a split without both classes?)"
+            trial.set_user_attr("fail_reason", reason)
+            raise RuntimeError(reason)
+        return values
+
+
+class _StopOnRepeatedFailure:
+    """Stops the study when every trial of this run has failed, ``limit`` times in a row."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.failures = 0
+        self.completed = 0
+        self.last_reason = ""
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            self.completed += 1
+        elif trial.state == optuna.trial.TrialState.FAIL:
+            self.failures += 1
+            self.last_reason = trial.user_attrs.get("fail_reason", "see the log")
+            if not self.completed and self.failures >= self.limit:
+                study.stop()
+
+    @property
+    def gave_up(self) -> bool:
+        return not self.completed and self.failures >= self.limit
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    config: StudyConfig
+    space: SearchSpace
+    base: RunConfig
+    data: MultiTaskData
+    storage_url: str
+
+
+def _prepare(study: StudyConfig | str, storage: str | None, seed: int | None) -> _Prepared:
+    """Everything that can fail on bad input, before the storage is touched."""
+    config = study if isinstance(study, StudyConfig) else load_study_config(study)
+    storage_url = resolve_storage_url(storage or config.storage)
+    space = load_search_space(str(config.search_space_path()))
+    base = config.base_run_config()
+    try:
+        data = prepare_data(base)
+    except MtlsearchError as error:
+        raise error.within(config.source) if config.source else error from None
+    _check_objectives(config, data)
+    params_to_config(
+        suggest_params(optuna.trial.FixedTrial(_first_choices(space, config)), space, config.task_names), base
+    )
+    return _Prepared(config, space, base, data, storage_url)
+
+
+def _first_choices(space: SearchSpace, config: StudyConfig) -> dict[str, Any]:
+    """One valid parameter set (each distribution's low end / first choice), to check the mapping early."""
+    out: dict[str, Any] = {}
+    for name, distribution in space.distributions(config.task_names).items():
+        if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+            out[name] = distribution.choices[0]
+        else:
+            out[name] = distribution.low
+    return out
+
+
+def _run(
+    prepared: _Prepared, n_trials: int | None, timeout: float | None, seed: int | None, progress: bool, threads: int = 0
+) -> optuna.Study:
+    config = prepared.config
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    study = create_or_load_study(config, prepared.storage_url, prepared.space, make_sampler(config, seed))
+    stopper = _StopOnRepeatedFailure(min(MAX_FAILURES_IN_A_ROW, n_trials or MAX_FAILURES_IN_A_ROW))
+    objective = Objective(config, prepared.space, prepared.data, prepared.base)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(
+        objective,
+        n_trials=n_trials,
+        timeout=timeout,
+        catch=(Exception,),
+        callbacks=[stopper],
+        show_progress_bar=progress,
+    )
+    if stopper.gave_up:
+        raise MtlsearchError(
+            f"the first {stopper.failures} trials all failed; last reason: {stopper.last_reason}",
+            where=f"study {config.name!r}",
+            fix="check the search space ranges and the data",
+        )
+    return study
+
+
+def _worker(
+    study: StudyConfig, storage: str, n_trials: int, timeout: float | None, seed: int | None, threads: int
+) -> None:
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+    _run(_prepare(study, storage, seed), n_trials, timeout, seed, progress=False, threads=threads)
+
+
+def optimize(
+    study: StudyConfig | str,
+    *,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    storage: str | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    progress: bool = False,
+    on_start: Callable[[str], None] | None = None,
+) -> optuna.Study:
+    """Run ``n_trials`` more trials of ``study`` (a name, a path or a :class:`StudyConfig`).
+
+    The same name and storage resume the study. With ``jobs`` > 1, that many worker processes
+    share the storage, each with cores / jobs torch threads. ``on_start`` receives the storage URL.
+
+    >>> study = optimize("ple", n_trials=2, storage="sqlite:///ple.db")  # doctest: +SKIP
+    """
+    prepared = _prepare(study, storage, seed)
+    config = prepared.config
+    n_trials = config.n_trials if n_trials is None else n_trials
+    timeout = config.timeout if timeout is None else timeout
+    if n_trials < 1 or jobs < 1:
+        raise MtlsearchError("--n-trials and --jobs must be >= 1", where="command line", fix="use 1 or more")
+    if on_start:
+        on_start(prepared.storage_url)
+    if jobs == 1:
+        return _run(prepared, n_trials, timeout, seed, progress)
+    # Create the study once, so that workers only load it.
+    create_or_load_study(config, prepared.storage_url, prepared.space, make_sampler(config, seed))
+    shares = [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    base_seed = config.sampler.seed if seed is None else seed
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(
+            target=_worker,
+            args=(config, prepared.storage_url, share, timeout, None if base_seed is None else base_seed + i, threads),
+        )
+        for i, share in enumerate(shares)
+        if share
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    failed = [w.exitcode for w in workers if w.exitcode]
+    if failed:
+        raise MtlsearchError(
+            f"{len(failed)} worker(s) exited with an error",
+            where=f"study {config.name!r}",
+            fix="see the workers' messages above",
+        )
+    return optuna.load_study(study_name=config.name, storage=open_storage(prepared.storage_url))

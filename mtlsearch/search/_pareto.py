@@ -1,0 +1,149 @@
+"""The Pareto front of a stored study, and ways to pick one trial from it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial
+
+from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._storage import open_storage, resolve_storage_url
+
+__all__ = ["KEY_PARAMS", "format_trials", "load_study", "metric_names", "pareto_trials", "pick_trial", "trial_row"]
+
+KEY_PARAMS = ("architecture", "levels", "specific_experts", "shared_experts", "expert_width", "expert_depth")
+_THRESHOLD = re.compile(r"^\s*([\w\-.]+(?:/[\w\-.]+)?)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$")
+
+
+def load_study(name: str, storage: str | None) -> optuna.Study:
+    """Load a stored study by name; the error lists the names the storage holds."""
+    url = resolve_storage_url(storage)
+    backend = open_storage(url)
+    names = optuna.study.get_all_study_names(backend)
+    if name not in names:
+        raise MtlsearchError(
+            f"no study {name!r} in {url}",
+            where="--study",
+            fix=f"use one of {', '.join(names)}" if names else "run mtlsearch optimize first, or pass --storage",
+        )
+    return optuna.load_study(study_name=name, storage=backend)
+
+
+def metric_names(study: optuna.Study) -> list[str]:
+    names = study.metric_names
+    return list(names) if names else [f"objective_{i}" for i in range(len(study.directions))]
+
+
+def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Completed, non-dominated trials, by number."""
+    return sorted(study.best_trials, key=lambda t: t.number)
+
+
+def trial_row(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+    """One trial as a flat row: number, objectives, test metrics, key parameters, size and time."""
+    row: dict[str, Any] = {"trial": trial.number}
+    for name, value in zip(metric_names(study), trial.values or []):
+        row[name] = value
+    test = trial.user_attrs.get("test", {})
+    for name in metric_names(study):
+        if name in test:
+            row[f"test {name}"] = test[name]
+    for key in KEY_PARAMS:
+        if key in trial.params:
+            row[key] = trial.params[key]
+    row["params"] = trial.user_attrs.get("n_parameters")
+    row["seconds"] = trial.user_attrs.get("train_seconds")
+    return row
+
+
+def format_trials(study: optuna.Study, trials: Sequence[FrozenTrial], fmt: str = "table") -> str:
+    """``table`` (aligned text), ``csv`` or ``json``."""
+    rows = [trial_row(study, t) for t in trials]
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    if fmt == "csv":
+        lines = [",".join(columns)]
+        lines += [",".join("" if r.get(c) is None else str(r.get(c)) for c in columns) for r in rows]
+        return "\n".join(lines)
+    if fmt != "table":
+        raise MtlsearchError(f"unknown format {fmt!r}", where="--format", fix="use table, csv or json")
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.4f}"
+        return "-" if value is None else str(value)
+
+    cells = [[cell(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def _goodness(study: optuna.Study, trials: Sequence[FrozenTrial]) -> np.ndarray:
+    """Objectives scaled to [0, 1] over ``trials``, 1 the best value of each (direction-aware)."""
+    values = np.array([t.values for t in trials], dtype=float)  # (n, k)
+    signs = np.array([1.0 if d == optuna.study.StudyDirection.MAXIMIZE else -1.0 for d in study.directions])
+    values = values * signs  # larger is better
+    low, high = values.min(0), values.max(0)
+    span = np.where(high > low, high - low, 1.0)
+    return (values - low) / span
+
+
+def _knee(study: optuna.Study, trials: Sequence[FrozenTrial]) -> FrozenTrial:
+    """The trial nearest the ideal point (every objective at its best) after normalising."""
+    distance = np.linalg.norm(1.0 - _goodness(study, trials), axis=1)
+    return trials[int(np.argmin(distance))]
+
+
+def pick_trial(study: optuna.Study, pick: str) -> FrozenTrial:
+    """Choose a Pareto trial: ``knee``; ``weighted:TASK=W,...`` (max weighted normalised sum);
+    or a threshold ``METRIC>=VALUE`` (e.g. ``vtr/auc>=0.8``), then the knee of those that meet it."""
+    front = pareto_trials(study)
+    if not front:
+        raise MtlsearchError(
+            f"study {study.study_name!r} has no completed trial", where="--pick", fix="run mtlsearch optimize first"
+        )
+    names = metric_names(study)
+    if pick == "knee":
+        return _knee(study, front)
+    if pick.startswith("weighted:"):
+        weights = np.zeros(len(names))
+        for part in filter(None, pick[len("weighted:") :].split(",")):
+            key, _, value = part.partition("=")
+            matches = [i for i, n in enumerate(names) if n == key or n.split("/")[0] == key]
+            try:
+                weight = float(value)
+            except ValueError:
+                weight = float("nan")
+            if not matches or not np.isfinite(weight):
+                raise MtlsearchError(
+                    f"bad weight {part!r}",
+                    where="--pick",
+                    fix=f"write weighted:TASK=W,... with TASK one of {', '.join(names)}",
+                )
+            weights[matches[0]] = weight
+        return front[int(np.argmax(_goodness(study, front) @ weights))]
+    match = _THRESHOLD.match(pick)
+    if match:
+        key, op, raw = match.groups()
+        index = next((i for i, n in enumerate(names) if n == key or n.split("/")[0] == key), None)
+        if index is None:
+            raise MtlsearchError(f"unknown metric {key!r}", where="--pick", fix=f"use one of {', '.join(names)}")
+        bound = float(raw)
+        compare = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}[op]
+        kept = [t for t in front if compare(t.values[index], bound)]
+        if not kept:
+            raise MtlsearchError(
+                f"no Pareto trial has {names[index]} {op} {bound}", where="--pick", fix="relax the threshold"
+            )
+        return _knee(study, kept)
+    raise MtlsearchError(f"unknown pick {pick!r}", where="--pick", fix="use knee, weighted:TASK=W,... or METRIC>=VALUE")

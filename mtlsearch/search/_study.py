@@ -1,0 +1,197 @@
+"""Study files (``studies/*.yaml``): what to search, on which data, for which objectives.
+
+.. code-block:: yaml
+
+    name: ple                      # the Optuna study name (default: the file's stem)
+    data: {name: synthetic-video, options: {n_samples: 20000}}
+    objectives:                    # one per task: metric auc|logloss|mse; direction follows the metric
+      - {task: vtr, metric: auc}
+      - {task: vcr, metric: mse}
+    search_space: ple              # search_spaces/ple.yaml, or a path relative to this file
+    training: {epochs: 5, patience: 2}   # the per-trial budget (TrainingConfig fields)
+    sampler: {name: tpe, seed: 0, options: {}}
+    n_trials: 20
+    timeout: null                  # seconds, or null
+    storage: null                  # default: sqlite:///mtlsearch.db in the working directory
+    seed: 0                        # training seed of every trial
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mtlsearch._resources import shipped_dir
+from mtlsearch._strict import from_plain, read_yaml, to_plain
+from mtlsearch.config import DataConfig, RunConfig, TaskConfig, TrainingConfig
+from mtlsearch.errors import MtlsearchError
+from mtlsearch.training import METRIC_DIRECTIONS
+
+__all__ = ["SAMPLERS", "ObjectiveSpec", "SamplerConfig", "StudyConfig", "load_study_config", "study_path"]
+
+SAMPLERS = ("tpe", "nsga2", "gp", "random")
+
+
+@dataclass(frozen=True)
+class ObjectiveSpec:
+    """One objective: a task's validation metric. ``direction`` defaults to the metric's own."""
+
+    task: str
+    metric: str = "auc"
+    direction: str = ""  # "maximize" or "minimize"; empty: from the metric (AUC up, MSE/logloss down)
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRIC_DIRECTIONS:
+            raise MtlsearchError(
+                f"unknown metric {self.metric!r}",
+                where=f"objectives.{self.task}.metric",
+                fix=f"use one of {', '.join(METRIC_DIRECTIONS)}",
+            )
+        if self.direction not in ("", "maximize", "minimize"):
+            raise MtlsearchError(
+                f"unknown direction {self.direction!r}",
+                where=f"objectives.{self.task}.direction",
+                fix="use maximize or minimize, or leave it out",
+            )
+
+    @property
+    def name(self) -> str:
+        """The metric name in Optuna and in ``TrainResult.validation``: ``TASK/METRIC``."""
+        return f"{self.task}/{self.metric}"
+
+    @property
+    def resolved_direction(self) -> str:
+        return self.direction or METRIC_DIRECTIONS[self.metric]
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """An Optuna sampler by short name, with its seed and keyword options."""
+
+    name: str = "tpe"  # one of SAMPLERS
+    seed: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.name not in SAMPLERS:
+            raise MtlsearchError(
+                f"unknown sampler {self.name!r}", where="sampler.name", fix=f"use one of {', '.join(SAMPLERS)}"
+            )
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A whole study; ``source`` is the file it came from (for resolving relative paths)."""
+
+    name: str
+    objectives: tuple[ObjectiveSpec, ...]
+    search_space: str
+    data: DataConfig = field(default_factory=DataConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    n_trials: int = 20
+    timeout: float | None = None
+    storage: str | None = None
+    seed: int = 0
+    description: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.objectives:
+            raise MtlsearchError("no objectives", where="objectives", fix="list at least one {task, metric}")
+        tasks = [o.task for o in self.objectives]
+        if len(set(tasks)) != len(tasks):
+            raise MtlsearchError("a task has two objectives", where="objectives", fix="list each task once")
+        if self.n_trials < 1:
+            raise MtlsearchError(f"n_trials must be >= 1, got {self.n_trials}", where="n_trials", fix="use 1 or more")
+        if self.timeout is not None and self.timeout <= 0:
+            raise MtlsearchError(f"timeout must be > 0, got {self.timeout}", where="timeout", fix="use seconds or null")
+        if not self.name or any(c in self.name for c in "/\\:") or self.name.startswith("."):
+            raise MtlsearchError(
+                f"study name {self.name!r} is empty or holds path characters",
+                where="name",
+                fix="use letters, digits, '-', '_' and '.'",
+            )
+
+    @property
+    def task_names(self) -> tuple[str, ...]:
+        return tuple(o.task for o in self.objectives)
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [o.name for o in self.objectives]
+
+    @property
+    def directions(self) -> list[str]:
+        return [o.resolved_direction for o in self.objectives]
+
+    def base_run_config(self) -> RunConfig:
+        """The config every trial starts from: the search space overrides model, weights and optimiser."""
+        return RunConfig(
+            data=self.data,
+            tasks=tuple(TaskConfig(name) for name in self.task_names),
+            training=self.training,
+            seed=self.seed,
+        )
+
+    def search_space_path(self) -> Path:
+        """``search_space`` as a file: a path (relative to the study file), or a name in
+        ``search_spaces/`` of the working directory, then of the package."""
+        value = self.search_space
+        if value.endswith((".yaml", ".yml")) or "/" in value:
+            path = Path(value)
+            if not path.is_absolute() and self.source:
+                path = Path(self.source).parent / path
+            return path
+        for folder in (Path.cwd() / "search_spaces", shipped_dir("search_spaces")):
+            if (folder / f"{value}.yaml").is_file():
+                return folder / f"{value}.yaml"
+        known = sorted(p.stem for p in shipped_dir("search_spaces").glob("*.yaml"))
+        raise MtlsearchError(
+            f"unknown search space {value!r}",
+            where=f"{self.source or 'study'}: search_space",
+            fix=f"use one of {', '.join(known)} or a path to a .yaml file",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        plain = to_plain(self)
+        plain.pop("source")
+        return plain
+
+    def fingerprint(self) -> str:
+        """What must not change when a study is resumed: data, objectives, training budget, seed."""
+        plain = self.to_dict()
+        kept = {k: plain[k] for k in ("data", "objectives", "training", "seed")}
+        return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def study_path(name_or_path: str) -> Path:
+    """``studies/NAME.yaml`` in the working directory, then the package's copy; or a path."""
+    if name_or_path.endswith((".yaml", ".yml")) or "/" in name_or_path:
+        return Path(name_or_path)
+    for folder in (Path.cwd() / "studies", shipped_dir("studies")):
+        if (folder / f"{name_or_path}.yaml").is_file():
+            return folder / f"{name_or_path}.yaml"
+    known = sorted(p.stem for p in shipped_dir("studies").glob("*.yaml"))
+    raise MtlsearchError(
+        f"unknown study {name_or_path!r}",
+        where="--study",
+        fix=f"use one of {', '.join(known)} or a path to a study .yaml file",
+    )
+
+
+def load_study_config(name_or_path: str) -> StudyConfig:
+    """Read and validate a study file (see the module docstring for its format)."""
+    path = study_path(name_or_path)
+    data = read_yaml(path, what="study file")
+    if not isinstance(data, dict):
+        raise MtlsearchError("expected a mapping at the top level", where=str(path), fix="see studies/ple.yaml")
+    data = {"name": path.stem, **data, "source": str(path)}
+    try:
+        return from_plain(StudyConfig, data, "")
+    except MtlsearchError as error:
+        where = (error.where or "").lstrip(".")
+        raise MtlsearchError(error.message, where=f"{path}: {where}" if where else str(path), fix=error.fix) from None
