@@ -6,11 +6,12 @@ import logging
 import math
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from optuna.trial import FrozenTrial
 
 from mtlsearch.config import RunConfig
 from mtlsearch.data import MultiTaskData
@@ -18,9 +19,9 @@ from mtlsearch.errors import MtlsearchError
 from mtlsearch.search._space import SearchSpace, load_search_space, params_to_config, suggest_params
 from mtlsearch.search._storage import open_storage, resolve_storage_url
 from mtlsearch.search._study import StudyConfig, load_study_config
-from mtlsearch.training import prepare_data, train
+from mtlsearch.training import EpochCallback, TrainResult, prepare_data, train
 
-__all__ = ["Objective", "create_or_load_study", "make_sampler", "optimize"]
+__all__ = ["EpochHook", "Objective", "ResultHook", "create_or_load_study", "make_sampler", "optimize", "study_hooks"]
 
 STUDY_ATTR = "mtlsearch.study"  # the study config, stored with the study
 SPACE_ATTR = "mtlsearch.search_space"  # the search space, stored with the study
@@ -95,21 +96,43 @@ def create_or_load_study(config: StudyConfig, storage_url: str, space: SearchSpa
     return study
 
 
-class Objective:
-    """Suggest parameters, build the config through the one mapping, train, store the results."""
+EpochHook = Callable[[optuna.Trial], EpochCallback]  # makes a per-epoch callback for one trial
+ResultHook = Callable[[optuna.Trial, TrainResult, MultiTaskData], None]  # runs after a trial trained
 
-    def __init__(self, config: StudyConfig, space: SearchSpace, data: MultiTaskData, base: RunConfig) -> None:
+
+class Objective:
+    """Suggest parameters, build the config through the one mapping, train, store the results.
+
+    ``epoch_hooks`` give each trial per-epoch callbacks (e.g. recording the validation vector and
+    multi-objective pruning); ``result_hooks`` add trial attributes after training (e.g. expert
+    utilisation). Both are extension points: the loop itself knows nothing about them.
+    """
+
+    def __init__(
+        self,
+        config: StudyConfig,
+        space: SearchSpace,
+        data: MultiTaskData,
+        base: RunConfig,
+        *,
+        epoch_hooks: Sequence[EpochHook] = (),
+        result_hooks: Sequence[ResultHook] = (),
+    ) -> None:
         self.config = config
         self.space = space
         self.data = data
         self.base = base
+        self.epoch_hooks = tuple(epoch_hooks)
+        self.result_hooks = tuple(result_hooks)
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
         params = suggest_params(trial, self.space, self.config.task_names)
         run_config = params_to_config(params, self.base)
         trial.set_user_attr("config", run_config.to_dict())
         try:
-            result = train(run_config, self.data)
+            result = train(run_config, self.data, epoch_callbacks=[hook(trial) for hook in self.epoch_hooks])
+        except optuna.TrialPruned:
+            raise
         except Exception as error:
             trial.set_user_attr("fail_reason", f"{error.__class__.__name__}: {error}"[:1000])
             raise
@@ -124,12 +147,27 @@ class Objective:
             "history": result.history,
         }.items():
             trial.set_user_attr(key, value)
+        for hook in self.result_hooks:
+            hook(trial, result, self.data)
         bad = [n for n, v in zip(self.config.metric_names, values) if not math.isfinite(v)]
         if bad:
             reason = f"objective {bad[0]} is not finite (a split without both classes?)"
             trial.set_user_attr("fail_reason", reason)
             raise RuntimeError(reason)
         return values
+
+
+def study_hooks(
+    config: StudyConfig,
+) -> tuple[list[EpochHook], list[ResultHook], list[Callable[[optuna.Study, FrozenTrial], None]]]:
+    """The per-epoch hooks, post-training hooks and study callbacks a study file asks for.
+
+    One place to register the capabilities built on the loop (pruning, utilisation, hypervolume).
+    """
+    epoch_hooks: list[EpochHook] = []
+    result_hooks: list[ResultHook] = []
+    study_callbacks: list[Callable[[optuna.Study, FrozenTrial], None]] = []
+    return epoch_hooks, result_hooks, study_callbacks
 
 
 class _StopOnRepeatedFailure:
@@ -202,14 +240,17 @@ def _run(
         torch.set_num_threads(threads)
     study = create_or_load_study(config, prepared.storage_url, prepared.space, make_sampler(config, seed))
     stopper = _StopOnRepeatedFailure(min(MAX_FAILURES_IN_A_ROW, n_trials or MAX_FAILURES_IN_A_ROW))
-    objective = Objective(config, prepared.space, prepared.data, prepared.base)
+    epoch_hooks, result_hooks, study_callbacks = study_hooks(config)
+    objective = Objective(
+        config, prepared.space, prepared.data, prepared.base, epoch_hooks=epoch_hooks, result_hooks=result_hooks
+    )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(
         objective,
         n_trials=n_trials,
         timeout=timeout,
         catch=(Exception,),
-        callbacks=[stopper],
+        callbacks=[*study_callbacks, stopper],
         show_progress_bar=progress,
     )
     if stopper.gave_up:
