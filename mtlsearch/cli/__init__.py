@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 
 from mtlsearch import __version__
-from mtlsearch.cli import _dashboard, _export, _optimize, _pareto, _train
+from mtlsearch.cli import _baselines, _dashboard, _export, _optimize, _pareto, _report, _train
 from mtlsearch.errors import MtlsearchError
 
 __all__ = ["main"]
 
-COMMANDS = (_optimize, _pareto, _export, _train, _dashboard)
+COMMANDS = (_optimize, _pareto, _export, _train, _dashboard, _baselines, _report)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +38,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MtlsearchError as error:
         print(f"mtlsearch {args.command}: error: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"mtlsearch {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        print(f"mtlsearch {args.command}: {_interrupted(args, error)}", file=sys.stderr)
+        return getattr(error, "exit_code", 130)
+
+
+def _interrupted(args: argparse.Namespace, error: KeyboardInterrupt) -> str:
+    """One line: what stopped the run and, for a study, the exact command that resumes it."""
+    reason = f"interrupted by {getattr(error, 'signal_name', 'SIGINT')}"
+    storage_url = getattr(error, "storage_url", "")
+    if args.command != "optimize" or not storage_url:
+        return reason
+    return (
+        f"{reason}; running trials of study {error.study_name!r} were marked failed; "
+        f"resume with: {_optimize.resume_command(args, storage_url)}"
+    )

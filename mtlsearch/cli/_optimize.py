@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from mtlsearch.search import format_trials, optimize, pareto_trials
+from mtlsearch.search._storage import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +23,36 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, help="sampler seed (default: the study file's)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes sharing the storage (default: 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=int,
+        default=DEFAULT_HEARTBEAT_INTERVAL,
+        help=f"seconds between running trials' heartbeats on SQLite/PostgreSQL; 0: off "
+        f"(default: {DEFAULT_HEARTBEAT_INTERVAL})",
+    )
+    parser.add_argument(
+        "--grace-period",
+        type=int,
+        default=DEFAULT_GRACE_PERIOD,
+        help=f"seconds without a heartbeat before a trial counts as dead, is marked failed and retried "
+        f"(default: {DEFAULT_GRACE_PERIOD})",
+    )
+    parser.add_argument(
+        "--force-new-version",
+        action="store_true",
+        help="if the study file changed since the study was made, start NAME-v2 (-v3, ...) instead of refusing",
+    )
     parser.set_defaults(run=run)
+
+
+def resume_command(args: argparse.Namespace, storage_url: str) -> str:
+    """The command that resumes an interrupted run (same study, storage and workers)."""
+    command = ["mtlsearch", "optimize", "--study", args.study, "--storage", storage_url]
+    if args.jobs != 1:
+        command += ["--jobs", str(args.jobs)]
+    if args.force_new_version:
+        command.append("--force-new-version")
+    return " ".join(shlex.quote(part) for part in command)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         jobs=args.jobs,
         progress=not args.no_progress and args.jobs == 1,
+        heartbeat_interval=args.heartbeat_interval,
+        grace_period=args.grace_period,
+        force_new_version=args.force_new_version,
         on_start=lambda url: print(f"study {args.study}: storage {url}", file=sys.stderr, flush=True),
     )
     states = [t.state.name for t in study.trials]

@@ -112,13 +112,17 @@ def census_income(
     group: int = 1,
     seed: int = 0,
     log1p: bool = True,
+    embed_numeric: bool = True,
     max_rows: int | None = None,
 ) -> MultiTaskData:
     """Census-Income (KDD) as a two-task data set.
 
     ``path`` is the folder holding ``census-income.data[.gz]`` and ``census-income.test[.gz]``;
     ``seed`` fixes the validation/test split of the test file; ``log1p`` compresses the
-    heavy-tailed money columns; ``max_rows`` keeps only each file's first rows (for tests).
+    heavy-tailed money columns; ``embed_numeric`` also feeds each numeric column's values as a
+    categorical feature (label-encoded and embedded, as the re-implementations that reach
+    ~0.958 income AUC do), beside its standardised value; ``max_rows`` keeps only each file's
+    first rows (for tests).
 
     >>> data = census_income(group=1)  # doctest: +SKIP
     >>> data.task_names, len(data.train), len(data.validation), len(data.test)
@@ -146,10 +150,15 @@ def census_income(
     task_names, dropped = _GROUPS[group]
     inputs = [c for c in CENSUS_COLUMNS if c not in dropped and c != "instance_weight"]
     numeric = [c for c in inputs if c in _NUMERIC]
+    categorical = [c for c in inputs if c not in _NUMERIC]
+    if embed_numeric:
+        codes = {f"{c}_value": c for c in numeric}
+        frames = {k: f.assign(**{code: f[c].astype(str) for code, c in codes.items()}) for k, f in frames.items()}
+        categorical += list(codes)
     return from_frames(
         f"census-income-{group}",
         frames,
-        categorical=[c for c in inputs if c not in _NUMERIC],
+        categorical=categorical,
         numeric=numeric,
         tasks=[TaskColumns(TaskSpec(name, "binary"), label=f"label_{name}") for name in task_names],
         source=str(folder),

@@ -168,7 +168,9 @@ class MultiTaskNetwork(nn.Module):
             x = numeric
             return x.unsqueeze(1).expand(-1, self.n_tasks, -1) if self.per_task_embedding else x
         codes = categorical.unsqueeze(1) + self.offsets  # (B, tables, C)
-        embedded = self.embedding(codes).flatten(2)  # (B, tables, C * e)
+        # index_select instead of F.embedding: its backward (index_add) is ~4x faster on CPU.
+        embedded = self.embedding.weight.index_select(0, codes.flatten())  # (B * tables * C, e)
+        embedded = embedded.view(*codes.shape[:2], -1)  # (B, tables, C * e)
         tables = embedded.shape[1]
         x = torch.cat([embedded, numeric.unsqueeze(1).expand(-1, tables, -1)], dim=2)  # (B, tables, d)
         return x if self.per_task_embedding else x.squeeze(1)

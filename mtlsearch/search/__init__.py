@@ -3,6 +3,16 @@
 from mtlsearch.search._export import export_trial, trial_config
 from mtlsearch.search._optimize import Objective, create_or_load_study, make_sampler, optimize
 from mtlsearch.search._pareto import format_trials, load_study, metric_names, pareto_trials, pick_trial, trial_row
+from mtlsearch.search._pruning import (
+    INTERMEDIATE_ATTR,
+    EpochVectorPruner,
+    PruningConfig,
+    crowding_distances,
+    pareto_ranks,
+    rung_order,
+    rung_resources,
+    survives_rung,
+)
 from mtlsearch.search._space import (
     PARAM_NAMES,
     PER_TASK_PARAMS,
@@ -17,17 +27,21 @@ from mtlsearch.search._storage import open_storage, resolve_storage_url
 from mtlsearch.search._study import SAMPLERS, ObjectiveSpec, SamplerConfig, StudyConfig, load_study_config
 
 __all__ = [
+    "INTERMEDIATE_ATTR",
     "PARAM_NAMES",
     "PER_TASK_PARAMS",
     "SAMPLERS",
+    "EpochVectorPruner",
     "Objective",
     "ObjectiveSpec",
     "ParamSpec",
+    "PruningConfig",
     "SamplerConfig",
     "SearchSpace",
     "StudyConfig",
     "available_search_spaces",
     "create_or_load_study",
+    "crowding_distances",
     "export_trial",
     "format_trials",
     "load_search_space",
@@ -38,10 +52,14 @@ __all__ = [
     "open_storage",
     "optimize",
     "params_to_config",
+    "pareto_ranks",
     "pareto_trials",
     "pick_trial",
     "resolve_storage_url",
+    "rung_order",
+    "rung_resources",
     "suggest_params",
+    "survives_rung",
     "trial_config",
     "trial_row",
 ]

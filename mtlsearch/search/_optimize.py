@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import math
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,12 +17,36 @@ from optuna.trial import FrozenTrial
 from mtlsearch.config import RunConfig
 from mtlsearch.data import MultiTaskData
 from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._pruning import EpochVectorPruner
 from mtlsearch.search._space import SearchSpace, load_search_space, params_to_config, suggest_params
-from mtlsearch.search._storage import open_storage, resolve_storage_url
+from mtlsearch.search._storage import (
+    DEFAULT_GRACE_PERIOD,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    open_storage,
+    resolve_storage_url,
+    supports_heartbeat,
+)
 from mtlsearch.search._study import StudyConfig, load_study_config
+from mtlsearch.search._workers import (
+    Interrupted,
+    Signalled,
+    run_workers,
+    split_trials,
+    terminate_with_interrupt,
+    worker_gpus,
+)
 from mtlsearch.training import EpochCallback, TrainResult, prepare_data, train
 
-__all__ = ["EpochHook", "Objective", "ResultHook", "create_or_load_study", "make_sampler", "optimize", "study_hooks"]
+__all__ = [
+    "EpochHook",
+    "Objective",
+    "ResultHook",
+    "create_or_load_study",
+    "make_sampler",
+    "new_version",
+    "optimize",
+    "study_hooks",
+]
 
 STUDY_ATTR = "mtlsearch.study"  # the study config, stored with the study
 SPACE_ATTR = "mtlsearch.search_space"  # the search space, stored with the study
@@ -63,32 +88,54 @@ def _check_objectives(config: StudyConfig, data: MultiTaskData) -> None:
             )
 
 
+def _changes(config: StudyConfig, space: SearchSpace, summary: optuna.study.StudySummary) -> list[str]:
+    """What differs between the study file and the stored study of the same name."""
+    attrs = summary.user_attrs
+    if FINGERPRINT_ATTR not in attrs:  # another worker is creating it right now
+        return []
+    stored_space = attrs.get(SPACE_ATTR)
+    changed = []
+    if attrs.get(FINGERPRINT_ATTR) != config.fingerprint():
+        changed.append("data, objectives, training budget or seed")
+    if stored_space is not None and stored_space != space.to_dict():
+        changed.append("search space")
+    if [d.name.lower() for d in summary.directions] != config.directions:
+        changed.append("objective directions")
+    return changed
+
+
+def new_version(config: StudyConfig, storage_url: str, space: SearchSpace) -> StudyConfig:
+    """``config`` renamed ``NAME-v2``, ``-v3``, ...: the first version that is new or unchanged.
+
+    For ``--force-new-version``: a changed study file starts a new study; the old one is kept as is.
+    """
+    storage = open_storage(storage_url)
+    existing = {s.study_name: s for s in optuna.study.get_all_study_summaries(storage, include_best_trial=False)}
+    name, version = config.name, 1
+    while name in existing and _changes(config, space, existing[name]):
+        version += 1
+        name = f"{config.name}-v{version}"
+    return config if name == config.name else dataclasses.replace(config, name=name)
+
+
 def create_or_load_study(config: StudyConfig, storage_url: str, space: SearchSpace, sampler=None) -> optuna.Study:
     """Create the study, or load it when one of that name exists and was made from the same
     data, objectives and budget; a changed study file is refused before anything is written."""
     storage = open_storage(storage_url)
     existing = {s.study_name: s for s in optuna.study.get_all_study_summaries(storage, include_best_trial=False)}
     if config.name in existing:
-        attrs = existing[config.name].user_attrs
-        stored_space = attrs.get(SPACE_ATTR)
-        changed = []
-        if attrs.get(FINGERPRINT_ATTR) != config.fingerprint():
-            changed.append("data, objectives, training budget or seed")
-        if stored_space is not None and stored_space != space.to_dict():
-            changed.append("search space")
-        directions = [d.name.lower() for d in existing[config.name].directions]
-        if directions != config.directions:
-            changed.append("objective directions")
+        changed = _changes(config, space, existing[config.name])
         if changed:
             raise MtlsearchError(
                 f"study {config.name!r} in this storage was made with a different {', '.join(changed)}",
                 where=config.source or config.name,
-                fix="restore the old study file, or rename the study (name: ...) to start a new one",
+                fix="restore the old study file, rename the study (name: ...), or pass --force-new-version "
+                f"to start {config.name}-v2",
             )
     study = optuna.create_study(
         storage=storage, sampler=sampler, study_name=config.name, directions=config.directions, load_if_exists=True
     )
-    if config.name not in existing:
+    if config.name not in existing or FINGERPRINT_ATTR not in existing[config.name].user_attrs:
         study.set_metric_names(config.metric_names)
         study.set_user_attr(STUDY_ATTR, config.to_dict())
         study.set_user_attr(SPACE_ATTR, space.to_dict())
@@ -142,6 +189,7 @@ class Objective:
             "test": result.test,
             "n_parameters": result.n_parameters,
             "train_seconds": round(result.train_seconds, 4),
+            "fit_seconds": round(result.fit_seconds, 4),
             "best_epoch": result.best_epoch,
             "epochs": result.epochs,
             "history": result.history,
@@ -167,6 +215,12 @@ def study_hooks(
     epoch_hooks: list[EpochHook] = []
     result_hooks: list[ResultHook] = []
     study_callbacks: list[Callable[[optuna.Study, FrozenTrial], None]] = []
+    # Always on: records each epoch's objective vector; prunes only with pruning.enabled.
+    epoch_hooks.append(EpochVectorPruner(config.metric_names, config.pruning, epochs=config.training.epochs))
+    from mtlsearch.analysis import HypervolumeRecorder, utilisation_hook  # analysis builds on search: import late
+
+    result_hooks.append(utilisation_hook)
+    study_callbacks.append(HypervolumeRecorder(config.reference_point))
     return epoch_hooks, result_hooks, study_callbacks
 
 
@@ -230,29 +284,57 @@ def _first_choices(space: SearchSpace, config: StudyConfig) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class _Heartbeat:
+    interval: int | None  # None or 0: no heartbeats
+    grace_period: int | None
+
+
 def _run(
-    prepared: _Prepared, n_trials: int | None, timeout: float | None, seed: int | None, progress: bool, threads: int = 0
+    prepared: _Prepared,
+    n_trials: int | None,
+    timeout: float | None,
+    seed: int | None,
+    progress: bool,
+    threads: int = 0,
+    heartbeat: _Heartbeat = _Heartbeat(None, None),
 ) -> optuna.Study:
     config = prepared.config
     if threads:
         import torch
 
         torch.set_num_threads(threads)
-    study = create_or_load_study(config, prepared.storage_url, prepared.space, make_sampler(config, seed))
+    sampler = make_sampler(config, seed)
+    create_or_load_study(config, prepared.storage_url, prepared.space, sampler)
+    storage = open_storage(
+        prepared.storage_url,
+        heartbeat_interval=heartbeat.interval if supports_heartbeat(prepared.storage_url) else None,
+        grace_period=heartbeat.grace_period,
+    )
+    study = optuna.load_study(study_name=config.name, storage=storage, sampler=sampler)
     stopper = _StopOnRepeatedFailure(min(MAX_FAILURES_IN_A_ROW, n_trials or MAX_FAILURES_IN_A_ROW))
     epoch_hooks, result_hooks, study_callbacks = study_hooks(config)
-    objective = Objective(
-        config, prepared.space, prepared.data, prepared.base, epoch_hooks=epoch_hooks, result_hooks=result_hooks
+    objective = _Interruptible(
+        Objective(
+            config, prepared.space, prepared.data, prepared.base, epoch_hooks=epoch_hooks, result_hooks=result_hooks
+        )
     )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study.optimize(
-        objective,
-        n_trials=n_trials,
-        timeout=timeout,
-        catch=(Exception,),
-        callbacks=[*study_callbacks, stopper],
-        show_progress_bar=progress,
-    )
+    try:
+        with terminate_with_interrupt():
+            study.optimize(
+                objective,
+                n_trials=n_trials,
+                timeout=timeout,
+                catch=(Exception,),
+                callbacks=[*study_callbacks, stopper],
+                show_progress_bar=progress,
+            )
+    except (KeyboardInterrupt, Signalled) as error:
+        objective.fail_running(study)
+        raise Interrupted(
+            getattr(error, "signal_name", "SIGINT"), study_name=config.name, storage_url=prepared.storage_url
+        ) from None
     if stopper.gave_up:
         raise MtlsearchError(
             f"the first {stopper.failures} trials all failed; last reason: {stopper.last_reason}",
@@ -262,11 +344,57 @@ def _run(
     return study
 
 
+class _NoInterruptTraceback(logging.Filter):
+    """Optuna logs a failed trial with its traceback; for an interrupted one the reason suffices."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_OPTUNA_TRIAL_LOGGER = logging.getLogger("optuna.study._optimize")
+if not any(isinstance(f, _NoInterruptTraceback) for f in _OPTUNA_TRIAL_LOGGER.filters):
+    _OPTUNA_TRIAL_LOGGER.addFilter(_NoInterruptTraceback())
+
+
+class _Interruptible:
+    """Wraps the objective: an interrupted trial gets a ``fail_reason`` and is never left RUNNING."""
+
+    def __init__(self, objective: Objective) -> None:
+        self.objective = objective
+        self.trial_id: int | None = None
+
+    def __call__(self, trial: optuna.Trial) -> list[float]:
+        self.trial_id = trial._trial_id
+        try:
+            return self.objective(trial)
+        except (KeyboardInterrupt, Signalled) as error:
+            name = getattr(error, "signal_name", "SIGINT")
+            with contextlib.suppress(Exception):
+                trial.set_user_attr("fail_reason", f"interrupted by {name}")
+            raise Interrupted(name) from None  # a KeyboardInterrupt: Optuna marks the trial FAIL
+
+    def fail_running(self, study: optuna.Study) -> None:
+        """Mark this process's trial failed if the interrupt came while Optuna was finishing it."""
+        if self.trial_id is None:
+            return
+        with contextlib.suppress(Exception):  # already finished (the usual case) or storage gone
+            if study._storage.get_trial(self.trial_id).state == optuna.trial.TrialState.RUNNING:
+                study._storage.set_trial_state_values(self.trial_id, optuna.trial.TrialState.FAIL)
+
+
 def _worker(
-    study: StudyConfig, storage: str, n_trials: int, timeout: float | None, seed: int | None, threads: int
+    study: StudyConfig,
+    storage: str,
+    n_trials: int,
+    timeout: float | None,
+    seed: int | None,
+    threads: int,
+    heartbeat: _Heartbeat,
 ) -> None:
     logging.getLogger("optuna").setLevel(logging.WARNING)
-    _run(_prepare(study, storage, seed), n_trials, timeout, seed, progress=False, threads=threads)
+    _run(_prepare(study, storage, seed), n_trials, timeout, seed, progress=False, threads=threads, heartbeat=heartbeat)
 
 
 def optimize(
@@ -279,47 +407,52 @@ def optimize(
     jobs: int = 1,
     progress: bool = False,
     on_start: Callable[[str], None] | None = None,
+    heartbeat_interval: int | None = DEFAULT_HEARTBEAT_INTERVAL,
+    grace_period: int | None = DEFAULT_GRACE_PERIOD,
+    force_new_version: bool = False,
 ) -> optuna.Study:
     """Run ``n_trials`` more trials of ``study`` (a name, a path or a :class:`StudyConfig`).
 
     The same name and storage resume the study. With ``jobs`` > 1, that many worker processes
-    share the storage, each with cores / jobs torch threads. ``on_start`` receives the storage URL.
+    share the storage (``n_trials`` in total), each with cores / jobs torch threads and, on GPU
+    studies, one GPU each. On relational storages running trials send a heartbeat every
+    ``heartbeat_interval`` seconds (None or 0: off); a trial silent for ``grace_period`` seconds
+    (its worker died) is marked failed and retried. SIGINT/SIGTERM mark running trials failed and
+    raise :class:`~mtlsearch.search._workers.Interrupted`. A changed study file is refused unless
+    ``force_new_version`` (then the study runs as ``NAME-v2``, ...). ``on_start`` receives the
+    storage URL.
 
     >>> study = optimize("ple", n_trials=2, storage="sqlite:///ple.db")  # doctest: +SKIP
     """
     prepared = _prepare(study, storage, seed)
-    config = prepared.config
-    n_trials = config.n_trials if n_trials is None else n_trials
-    timeout = config.timeout if timeout is None else timeout
+    n_trials = prepared.config.n_trials if n_trials is None else n_trials
+    timeout = prepared.config.timeout if timeout is None else timeout
     if n_trials < 1 or jobs < 1:
-        raise MtlsearchError("--n-trials and --jobs must be >= 1", where="command line", fix="use 1 or more")
+        raise MtlsearchError(
+            f"--n-trials and --jobs must be >= 1, got {n_trials} and {jobs}", where="command line", fix="use 1 or more"
+        )
+    beat = _Heartbeat(heartbeat_interval or None, grace_period)
+    if beat.interval and supports_heartbeat(prepared.storage_url):
+        open_storage(prepared.storage_url, heartbeat_interval=beat.interval, grace_period=beat.grace_period)
+    if force_new_version:
+        config = new_version(prepared.config, prepared.storage_url, prepared.space)
+        prepared = dataclasses.replace(prepared, config=config)
+    config = prepared.config
     if on_start:
         on_start(prepared.storage_url)
     if jobs == 1:
-        return _run(prepared, n_trials, timeout, seed, progress)
+        return _run(prepared, n_trials, timeout, seed, progress, heartbeat=beat)
     # Create the study once, so that workers only load it.
     create_or_load_study(config, prepared.storage_url, prepared.space, make_sampler(config, seed))
-    shares = [n_trials // jobs + (i < n_trials % jobs) for i in range(jobs)]
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    shares = split_trials(n_trials, jobs)
+    threads = max(1, (os.cpu_count() or 1) // len(shares))
     base_seed = config.sampler.seed if seed is None else seed
-    context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(
-            target=_worker,
-            args=(config, prepared.storage_url, share, timeout, None if base_seed is None else base_seed + i, threads),
-        )
+    args = [
+        (config, prepared.storage_url, share, timeout, None if base_seed is None else base_seed + i, threads, beat)
         for i, share in enumerate(shares)
-        if share
     ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    failed = [w.exitcode for w in workers if w.exitcode]
-    if failed:
-        raise MtlsearchError(
-            f"{len(failed)} worker(s) exited with an error",
-            where=f"study {config.name!r}",
-            fix="see the workers' messages above",
-        )
+    try:
+        run_workers(_worker, args, worker_gpus(len(shares), config.training.accelerator), what=f"study {config.name!r}")
+    except Interrupted as error:
+        raise Interrupted(error.signal_name, study_name=config.name, storage_url=prepared.storage_url) from None
     return optuna.load_study(study_name=config.name, storage=open_storage(prepared.storage_url))

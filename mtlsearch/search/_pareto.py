@@ -45,7 +45,8 @@ def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
 
 
 def trial_row(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
-    """One trial as a flat row: number, objectives, test metrics, key parameters, size and time."""
+    """One trial as a flat row: number, objectives, test metrics, key parameters, size and time; with
+    baselines stored, the validation MTL gain per objective and the seesaw mark (beaten / shown)."""
     row: dict[str, Any] = {"trial": trial.number}
     for name, value in zip(metric_names(study), trial.values or []):
         row[name] = value
@@ -58,6 +59,12 @@ def trial_row(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
             row[key] = trial.params[key]
     row["params"] = trial.user_attrs.get("n_parameters")
     row["seconds"] = trial.user_attrs.get("train_seconds")
+    from mtlsearch.analysis import seesaw, trial_gains  # analysis builds on search: import late
+
+    gains = trial_gains(study, trial)
+    if gains is not None:  # once `mtlsearch baselines` stored single-task metrics
+        row.update({f"gain {name}": value for name, value in gains.items()})
+        row["seesaw"] = seesaw(gains) or None
     return row
 
 

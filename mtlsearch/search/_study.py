@@ -14,6 +14,8 @@
     timeout: null                  # seconds, or null
     storage: null                  # default: sqlite:///mtlsearch.db in the working directory
     seed: 0                        # training seed of every trial
+    pruning: {enabled: false, min_resource: 1, reduction_factor: 2, min_trials: 4}  # see _pruning.py
+    reference_point: null          # hypervolume reference per objective, e.g. [0.5, 0.25]; null: derived
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from mtlsearch._resources import shipped_dir
 from mtlsearch._strict import from_plain, read_yaml, to_plain
 from mtlsearch.config import DataConfig, RunConfig, TaskConfig, TrainingConfig
 from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._pruning import PruningConfig
 from mtlsearch.training import METRIC_DIRECTIONS
 
 __all__ = ["SAMPLERS", "ObjectiveSpec", "SamplerConfig", "StudyConfig", "load_study_config", "study_path"]
@@ -97,6 +100,9 @@ class StudyConfig:
     storage: str | None = None
     seed: int = 0
     description: str = ""
+    pruning: PruningConfig = field(default_factory=PruningConfig)  # multi-objective early stopping; off
+    # Hypervolume reference, one value per objective; null: each objective's worst value seen plus a margin.
+    reference_point: tuple[float, ...] | None = None
     source: str = ""
 
     def __post_init__(self) -> None:
@@ -114,6 +120,13 @@ class StudyConfig:
                 f"study name {self.name!r} is empty or holds path characters",
                 where="name",
                 fix="use letters, digits, '-', '_' and '.'",
+            )
+        self.pruning.check_budget(self.training.epochs)
+        if self.reference_point is not None and len(self.reference_point) != len(self.objectives):
+            raise MtlsearchError(
+                f"reference_point has {len(self.reference_point)} values for {len(self.objectives)} objectives",
+                where="reference_point",
+                fix="give one value per objective, in the order of objectives, or null",
             )
 
     @property

@@ -1,7 +1,7 @@
 """Training: the LightningModule, metrics and the ``train`` entry point."""
 
 from mtlsearch.training._metrics import METRIC_DIRECTIONS, OBJECTIVE_METRIC, task_losses, task_metrics
-from mtlsearch.training._module import EpochCallback, MultiTaskModule, TrainingDiverged
+from mtlsearch.training._module import EpochCallback, MultiTaskModule, TrainingDiverged, make_optimizer
 from mtlsearch.training._train import TrainResult, prepare_data, train
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "MultiTaskModule",
     "TrainResult",
     "TrainingDiverged",
+    "make_optimizer",
     "prepare_data",
     "task_losses",
     "task_metrics",

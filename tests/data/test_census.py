@@ -78,13 +78,25 @@ def test_group1_shapes_and_features(group1) -> None:
         "employer_size",
         "weeks_worked",
     )
-    assert group1.features.n_categorical == 32
-    assert group1.train.categorical.shape == (ROWS, 32)
+    # 32 categorical fields, plus the 7 numeric ones' values label-encoded (embed_numeric).
+    assert group1.features.n_categorical == 32 + 7
+    assert group1.features.categorical[-7:] == tuple(f"{c}_value" for c in group1.features.numeric)
+    assert group1.train.categorical.shape == (ROWS, 39)
     assert group1.train.numeric.shape == (ROWS, 7)
     assert group1.train.labels.shape == group1.train.masks.shape == (ROWS, 2)
     assert bool(group1.train.masks.all()) and bool(group1.test.masks.all())
     assert set(group1.train.labels.unique().tolist()) == {0.0, 1.0}
     assert group1.log1p == ("wage_per_hour", "capital_gains", "capital_losses", "dividends")
+
+
+def test_embed_numeric_label_encodes_numeric_values(group1, census_dir: Path, raw) -> None:
+    plain = census_income(path=str(census_dir), max_rows=ROWS, embed_numeric=False)
+    assert plain.features.n_categorical == 32 and plain.features.numeric == group1.features.numeric
+    assert torch.equal(plain.train.numeric, group1.train.numeric)
+    age = group1.features.categorical.index("age_value")
+    vocabulary = group1.vocabularies[age]
+    decoded = [vocabulary[code - 1] for code in group1.train.categorical[:, age].tolist()]
+    assert [float(v) for v in decoded] == raw["train"]["age"].astype(float).tolist()
 
 
 def test_label_columns_are_not_inputs(group1, census_dir: Path) -> None:
@@ -286,6 +298,7 @@ def test_registry_loads_census(census_dir: Path) -> None:
         "group": 1,
         "seed": 0,
         "log1p": True,
+        "embed_numeric": True,
         "max_rows": None,
     }
     data = load_dataset("census-income", {"path": str(census_dir), "group": 2, "max_rows": 100, "log1p": False})

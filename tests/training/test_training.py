@@ -52,22 +52,26 @@ def test_training_is_deterministic_for_a_seed(tiny_data):
     assert other_seed.validation != first.validation
 
 
-def test_dynamic_weights_follow_w0_times_gamma_to_the_epoch(tiny_data):
-    from mtlsearch.models import ModelConfig, MultiTaskNetwork
+def test_dynamic_weights_follow_w0_times_gamma_to_the_epoch(tiny_data, monkeypatch):
+    """The weights the training step uses at epoch t are w0 * gamma ** t."""
+    seen = {}
+    config = run_config_from_dict(
+        {
+            **tiny_config(epochs=3, patience=0).to_dict(),
+            "tasks": [{"name": "t0", "weight": 2.0, "decay": 0.5}, {"name": "t1", "weight": 0.5, "decay": 1.0}],
+        }
+    )
     from mtlsearch.training import MultiTaskModule
 
-    config = tiny_config()
-    module = MultiTaskModule(
-        MultiTaskNetwork(ModelConfig.create("cgc"), tiny_data.features, 2),
-        tiny_data.tasks,
-        config.training,
-        weights=[2.0, 0.5],
-        decays=[0.5, 1.0],
-    )
-    # current_epoch is 0 outside a trainer; check the formula on the buffers directly.
-    for epoch in range(3):
-        expected = torch.tensor([2.0 * 0.5**epoch, 0.5])
-        torch.testing.assert_close(module.weights * module.decays.pow(epoch), expected)
+    original = MultiTaskModule.training_step
+
+    def spy(self, batch, batch_idx):
+        seen[self.current_epoch] = self._epoch_weights.tolist()
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(MultiTaskModule, "training_step", spy)
+    train(config, tiny_data)
+    assert seen == {0: [2.0, 0.5], 1: [1.0, 0.5], 2: [0.5, 0.5]}
 
 
 def test_zero_weight_task_does_not_train_its_tower(tiny_data):

@@ -1,0 +1,120 @@
+"""Training throughput: the Lightning path against a plain PyTorch loop of the same model, one run.
+
+    python benchmarks/throughput.py [--epochs 3] [--repeats 3] [--threads 1]
+
+Both arms train the same PLE (Census group 1) on the same tensors with the same optimiser and
+loss; they alternate (L, P, L, P, ...) so that load on a shared machine hits both alike, and the
+report takes each arm's median. Then seconds per epoch for (specific, shared) experts of
+(1,1) .. (8,8) against the parameter count: cost should grow no faster than parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pytorch_lightning as pl
+import torch
+from _common import census_ple, machine, median
+
+from mtlsearch.data import BatchLoader
+from mtlsearch.models import MultiTaskNetwork
+from mtlsearch.training import MultiTaskModule, make_optimizer, prepare_data, task_losses
+from mtlsearch.training._train import _quiet_lightning
+
+
+class Clock:
+    """Wall and process CPU time of a block; with one torch thread, CPU time is the steadier
+    measure on a shared machine (other processes stretch wall time, not our CPU time)."""
+
+    def __enter__(self) -> Clock:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def lightning_seconds(config, data) -> Clock:
+    """Time of ``Trainer.fit`` over the training split (no validation loop), set-up included."""
+    pl.seed_everything(config.seed, verbose=False)
+    network = MultiTaskNetwork(config.model, data.features, len(data.tasks))
+    module = MultiTaskModule(network, data.tasks, config.training, [1.0] * len(data.tasks), [1.0] * len(data.tasks))
+    loader = BatchLoader(data.train, config.training.batch_size, shuffle=True, seed=config.seed)
+    with _quiet_lightning():
+        trainer = pl.Trainer(
+            max_epochs=config.training.epochs,
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+        )
+        with Clock() as clock:
+            trainer.fit(module, train_dataloaders=loader)
+    return clock
+
+
+def plain_seconds(config, data) -> Clock:
+    """The same training as a hand-written loop: forward, masked losses, backward, Adam step."""
+    torch.manual_seed(config.seed)
+    network = MultiTaskNetwork(config.model, data.features, len(data.tasks))
+    optimizer = make_optimizer(config.training, network.parameters())  # the same fused Adam
+    loader = BatchLoader(data.train, config.training.batch_size, shuffle=True, seed=config.seed)
+    binary = torch.tensor([t.type == "binary" for t in data.tasks])
+    with Clock() as clock:
+        for _ in range(config.training.epochs):
+            network.train()
+            for categorical, numeric, labels, masks in loader:
+                loss = task_losses(network(categorical, numeric), labels, masks.float(), binary).sum()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+    return clock
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for both arms (default 1)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    config = census_ple(epochs=args.epochs)
+    data = prepare_data(config)
+    samples = len(data.train) * args.epochs
+    lightning_runs, plain_runs = [], []
+    for _ in range(args.repeats):
+        lightning_runs.append(lightning_seconds(config, data))
+        plain_runs.append(plain_seconds(config, data))
+    print(f"machine: {machine()}")
+    print(
+        f"PLE on Census group 1, {len(data.train)} train rows, batch 1024, {args.epochs} epochs, "
+        f"median of {args.repeats} alternating runs\n"
+    )
+    print("| path | train samples/s (wall) | train samples/s (CPU time) | wall runs (s) |")
+    print("|---|---|---|---|")
+    rates = {}
+    for name, runs in (("Lightning (mtlsearch)", lightning_runs), ("plain PyTorch loop", plain_runs)):
+        wall, cpu = samples / median([r.wall for r in runs]), samples / median([r.cpu for r in runs])
+        rates[name] = (wall, cpu)
+        print(f"| {name} | {wall:,.0f} | {cpu:,.0f} | {', '.join(f'{r.wall:.2f}' for r in runs)} |")
+    (lw, lc), (pw, pc) = rates.values()
+    print(f"\nLightning / plain: **{lw / pw:.2f}x** wall, **{lc / pc:.2f}x** CPU time (target >= 0.9x)\n")
+
+    print("| experts (specific, shared) | parameters | s/epoch (CPU) | params ratio | time ratio |")
+    print("|---|---|---|---|---|")
+    base = None
+    for n in (1, 2, 4, 8):
+        cfg = census_ple(epochs=1, specific=n, shared=n)
+        params = MultiTaskNetwork(cfg.model, data.features, len(data.tasks)).n_parameters
+        seconds = median([lightning_seconds(cfg, data).cpu for _ in range(args.repeats)])
+        base = base or (params, seconds)
+        print(f"| ({n}, {n}) | {params:,} | {seconds:.2f} | {params / base[0]:.2f} | {seconds / base[1]:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Worker processes for ``optimize(jobs=N)`` and clean interruption by SIGINT / SIGTERM.
+
+Each worker is a fresh (spawned) process that loads the study from the shared storage and runs
+its share of the trials, with cores / N torch threads and, on GPU studies, its own GPU
+(``CUDA_VISIBLE_DEVICES``). Workers report back through a queue, so a failing worker becomes
+one clear line in the parent instead of a traceback from ``multiprocessing``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mtlsearch.errors import MtlsearchError
+
+__all__ = [
+    "Interrupted",
+    "Signalled",
+    "WorkerReport",
+    "run_workers",
+    "split_trials",
+    "terminate_with_interrupt",
+    "worker_gpus",
+]
+
+_STOP_WAIT = 60  # seconds interrupted workers get to mark their trials failed before they are killed
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped the study; running trials were marked failed.
+
+    ``signal_name`` is ``SIGINT`` or ``SIGTERM``; ``exit_code`` is 128 + the signal number.
+    """
+
+    def __init__(self, signal_name: str = "SIGINT", *, study_name: str = "", storage_url: str = "") -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.study_name = study_name
+        self.storage_url = storage_url
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + int(getattr(signal, self.signal_name, signal.SIGINT))
+
+
+class Signalled(BaseException):
+    """Raised by the signal handler of :func:`terminate_with_interrupt`.
+
+    Not a KeyboardInterrupt on purpose: Lightning turns a KeyboardInterrupt inside ``fit`` into
+    ``sys.exit(1)``, which would leave the trial RUNNING; other BaseExceptions it re-raises. The
+    objective wrapper turns it into :class:`Interrupted`, which Optuna records as a failed trial.
+    """
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+@contextlib.contextmanager
+def terminate_with_interrupt() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise :class:`Signalled`.
+
+    Only the first signal raises; later ones are ignored, so the clean-up that follows (marking
+    the running trial failed) cannot itself be interrupted. No-op outside the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raised = False
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal raised
+        if raised:
+            return
+        raised = True
+        raise Signalled(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
+def split_trials(n_trials: int, jobs: int) -> list[int]:
+    """``n_trials`` split into at most ``jobs`` non-zero shares that add up exactly."""
+    return [share for i in range(jobs) if (share := n_trials // jobs + (i < n_trials % jobs))]
+
+
+def worker_gpus(jobs: int, accelerator: str) -> list[str | None]:
+    """The ``CUDA_VISIBLE_DEVICES`` value of each worker: one GPU each, round robin; None on CPU."""
+    if accelerator == "cpu":
+        return [None] * jobs
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        devices = [d for d in visible.split(",") if d.strip()]
+    else:
+        import torch
+
+        devices = [str(i) for i in range(torch.cuda.device_count())]
+    return [devices[i % len(devices)] if devices else None for i in range(jobs)]
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What a worker sends back: ``kind`` is ok, error, interrupted or crashed."""
+
+    index: int
+    kind: str
+    message: str = ""
+
+
+def _entry(target: Callable[..., None], args: tuple, index: int, gpu: str | None, reports: Any) -> None:
+    """A worker's main: run ``target(*args)`` and report how it ended, without a traceback."""
+    if gpu is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+    try:
+        with terminate_with_interrupt():
+            target(*args)
+    except (KeyboardInterrupt, Signalled) as error:
+        reports.put(WorkerReport(index, "interrupted", getattr(error, "signal_name", "SIGINT")))
+        raise SystemExit(130) from None
+    except MtlsearchError as error:
+        reports.put(WorkerReport(index, "error", str(error)))
+        raise SystemExit(1) from None
+    except Exception as error:  # a bug, reported as one line; the parent names the worker
+        reports.put(WorkerReport(index, "crashed", f"{error.__class__.__name__}: {error}"))
+        raise SystemExit(1) from None
+    reports.put(WorkerReport(index, "ok"))
+
+
+def run_workers(
+    target: Callable[..., None], args_per_worker: list[tuple], gpus: list[str | None], *, what: str
+) -> None:
+    """Run ``target(*args)`` in one spawned process per entry; raise if any worker failed.
+
+    On SIGINT/SIGTERM the workers are asked to stop (each marks its trial failed) and
+    :class:`Interrupted` is raised once they have exited. ``what`` names the job in messages.
+    """
+    context = multiprocessing.get_context("spawn")
+    reports = context.Queue()
+    workers = [
+        context.Process(target=_entry, args=(target, args, i, gpu, reports), name=f"mtlsearch-worker-{i}")
+        for i, (args, gpu) in enumerate(zip(args_per_worker, gpus))
+    ]
+    try:
+        with terminate_with_interrupt():
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+    except (KeyboardInterrupt, Signalled) as error:
+        _stop(workers)
+        raise Interrupted(getattr(error, "signal_name", "SIGINT")) from None
+    received: dict[int, WorkerReport] = {}
+    while len(received) < len(workers):
+        try:
+            report = reports.get(timeout=0.5)
+        except Exception:  # queue.Empty: a worker died without reporting (kill -9, out of memory)
+            break
+        received[report.index] = report
+    problems = []
+    for i, worker in enumerate(workers):
+        report = received.get(i)
+        name = f"worker {i + 1} of {len(workers)} (pid {worker.pid})"
+        if report is not None and report.kind == "ok" and worker.exitcode == 0:
+            continue
+        if report is not None and report.kind == "interrupted":
+            problems.append(f"{name} was interrupted ({report.message})")
+        elif report is not None and report.kind in ("error", "crashed"):
+            problems.append(f"{name}: {report.message}")
+        elif worker.exitcode is not None and worker.exitcode < 0:
+            problems.append(f"{name} was killed by {signal.Signals(-worker.exitcode).name}")
+        else:
+            problems.append(f"{name} exited with code {worker.exitcode}")
+    if problems:
+        raise MtlsearchError(
+            "; ".join(problems),
+            where=what,
+            fix="fix the cause and run the same command again: completed trials are kept, and trials of a "
+            "killed worker are retried once their heartbeat's grace period has passed",
+        )
+
+
+def _stop(workers: list[Any]) -> None:
+    """Ask running workers to stop (SIGTERM), wait for their clean-up, then kill stragglers."""
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for worker in workers:
+            if worker.is_alive() and worker.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGTERM)
+        for worker in workers:
+            worker.join(_STOP_WAIT)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
