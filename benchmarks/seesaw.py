@@ -16,6 +16,7 @@ import statistics
 import torch
 from _common import machine
 
+from mtlsearch.analysis import seesaw
 from mtlsearch.config import run_config_from_dict
 from mtlsearch.training import prepare_data, train
 
@@ -61,17 +62,8 @@ def main() -> None:
             auc = statistics.mean(m[0] for m in metrics[architecture])
             mse = statistics.mean(m[1] for m in metrics[architecture])
             gain_auc, gain_mse = auc - single_auc, single_mse - mse
-            mark = (
-                ""
-                if architecture == "single-task"
-                else (
-                    "beaten"
-                    if gain_auc > 0 and gain_mse > 0
-                    else "shown"
-                    if (gain_auc > 0) != (gain_mse > 0)
-                    else "both lose"
-                )
-            )
+            gains = {"vtr": gain_auc, "vcr": gain_mse}
+            mark = "" if architecture == "single-task" else seesaw(gains) or "both lose"
             print(f"| {p} | {architecture} | {auc:.4f} | {mse:.5f} | {gain_auc:+.4f} | {gain_mse:+.5f} | {mark} |")
 
 
