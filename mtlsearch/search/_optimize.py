@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -136,7 +137,9 @@ def create_or_load_study(config: StudyConfig, storage_url: str, space: SearchSpa
         storage=storage, sampler=sampler, study_name=config.name, directions=config.directions, load_if_exists=True
     )
     if config.name not in existing or FINGERPRINT_ATTR not in existing[config.name].user_attrs:
-        study.set_metric_names(config.metric_names)
+        with warnings.catch_warnings():  # experimental in Optuna 5, but what the dashboard reads
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(config.metric_names)
         study.set_user_attr(STUDY_ATTR, config.to_dict())
         study.set_user_attr(SPACE_ATTR, space.to_dict())
         study.set_user_attr(FINGERPRINT_ATTR, config.fingerprint())

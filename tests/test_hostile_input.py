@@ -1,0 +1,292 @@
+"""Hostile input: every bad study file, search space, config, data file and flag becomes one
+line on stderr with a non-zero exit, no traceback, and no change to an existing study.
+
+Exit codes: 1 for bad input found by mtlsearch (files, values, storage, data); 2 for command
+line usage errors caught by argparse (an unknown flag, a non-integer where an integer belongs).
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mtlsearch.cli import main
+
+# The tiny study, smaller: 300 samples of 4 features, one trial of one epoch, mmoe or cgc with fixed widths.
+SMALL = {
+    "data": {"name": "synthetic-video", "options": {"n_samples": 300, "dim": 4}},
+    "training": {"epochs": 1, "patience": 1},
+    "n_trials": 1,
+}
+SMALL_PARAMS = {"architecture": {"type": "categorical", "choices": ["mmoe", "cgc"]}, "expert_width": 4}
+TABLE_SCHEMA = {
+    "categorical": ["c"],
+    "numeric": ["x"],
+    "tasks": [{"name": "y", "type": "binary", "label": "y"}],
+}
+
+
+def _study(
+    tiny, folder: Path, text: str | None = None, space: str | None = None, *, params: dict | None = None, **changes
+) -> str:
+    """Write the small study (``text`` verbatim, else with ``changes``) and its search space (``space``
+    verbatim, else with ``params`` changed)."""
+    path = tiny.write(
+        folder, params={**SMALL_PARAMS, **(params or {})}, drop=("levels", "loss_weight"), **{**SMALL, **changes}
+    )
+    if space is not None:
+        (folder / tiny.study["search_space"]).write_text(space)
+    if text is not None:
+        path.write_text(text)
+    return str(path)
+
+
+def _csv(folder: Path, rows: str) -> str:
+    path = folder / "table.csv"
+    path.write_text("c,x,y\n" + rows)
+    return str(path)
+
+
+def _table_study(study: Callable[..., str], path: str) -> str:
+    return study(
+        name="table",
+        data={"name": "tabular", "options": {"path": path, **TABLE_SCHEMA}},
+        objectives=[{"task": "y", "metric": "auc"}],
+    )
+
+
+def _config(folder: Path, text: str) -> str:
+    path = folder / "config.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def _optimize(study: str, *extra: str) -> list[str]:
+    return ["optimize", "--study", study, "--no-progress", *extra]
+
+
+GOOD_ROWS = "".join(f"{'ab'[i % 2]},{i / 10},{i % 2}\n" for i in range(60))
+
+# (id, argv from a scratch folder and a writer of the small study into it, expected message substring, exit code)
+CASES: list[tuple[str, Callable[[Path, Callable[..., str]], list[str]], str, int]] = [
+    # study files
+    ("study-malformed-yaml", lambda d, study: _optimize(study("name: [tiny\n")), "malformed YAML", 1),
+    ("study-not-a-mapping", lambda d, study: _optimize(study("- 1\n- 2\n")), "expected a mapping", 1),
+    ("study-unknown-key", lambda d, study: _optimize(study(n_trial=3)), "unknown key 'n_trial'", 1),
+    ("study-wrong-type", lambda d, study: _optimize(study(n_trials="three")), "n_trials", 1),
+    ("study-zero-trials", lambda d, study: _optimize(study(n_trials=0)), "n_trials must be >= 1", 1),
+    ("study-negative-timeout", lambda d, study: _optimize(study(timeout=-5)), "timeout must be > 0", 1),
+    ("study-name-with-path", lambda d, study: _optimize(study(name="../evil")), "holds path characters", 1),
+    ("study-unknown-sampler", lambda d, study: _optimize(study(sampler={"name": "cmaes"})), "unknown sampler", 1),
+    ("study-no-objectives", lambda d, study: _optimize(study(objectives=[])), "no objectives", 1),
+    ("study-unknown-task", lambda d, study: _optimize(study(objectives=[{"task": "ctr"}])), "unknown task 'ctr'", 1),
+    ("study-missing-file", lambda d, study: _optimize(str(d / "nope.yaml")), "study file not found", 1),
+    ("study-unknown-name", lambda d, study: _optimize("no-such-study"), "unknown study 'no-such-study'", 1),
+    # search spaces
+    ("space-malformed-yaml", lambda d, study: _optimize(study(space="params: {lr: [\n")), "malformed YAML", 1),
+    (
+        "space-empty-range",
+        lambda d, study: _optimize(study(params={"lr": {"type": "float", "low": 0.1, "high": 0.1}})),
+        "empty range",
+        1,
+    ),
+    (
+        "space-inverted-range",
+        lambda d, study: _optimize(study(params={"shared_experts": {"type": "int", "low": 3, "high": 1}})),
+        "inverted range",
+        1,
+    ),
+    (
+        "space-unknown-type",
+        lambda d, study: _optimize(study(params={"lr": {"type": "gaussian"}})),
+        "unknown type 'gaussian'",
+        1,
+    ),
+    (
+        "space-log-of-zero",
+        lambda d, study: _optimize(study(params={"lr": {"type": "float", "low": 0, "high": 1, "log": True}})),
+        "log scale needs low > 0",
+        1,
+    ),
+    (
+        "space-unknown-param",
+        lambda d, study: _optimize(study(params={"dropout_rate": 0.1})),
+        "dropout_rate",
+        1,
+    ),
+    ("space-missing-file", lambda d, study: _optimize(study(search_space="gone.yaml")), "search space not found", 1),
+    # exported configs (mtlsearch train --config)
+    ("config-missing", lambda d, study: ["train", "--config", str(d / "missing.yaml")], "not found", 1),
+    (
+        "config-malformed-yaml",
+        lambda d, study: ["train", "--config", _config(d, "model: {a: [\n")],
+        "malformed YAML",
+        1,
+    ),
+    ("config-unknown-key", lambda d, study: ["train", "--config", _config(d, "bogus: 1\n")], "unknown key 'bogus'", 1),
+    (
+        "config-wrong-type",
+        lambda d, study: ["train", "--config", _config(d, "training: {epochs: many}\n")],
+        "training.epochs",
+        1,
+    ),
+    # data files
+    ("csv-missing", lambda d, study: _optimize(_table_study(study, str(d / "absent.csv"))), "absent.csv", 1),
+    ("csv-truncated", lambda d, study: _optimize(_table_study(study, _csv(d, GOOD_ROWS + "a,0.5"))), "table.csv", 1),
+    (
+        "csv-nan-labels",
+        lambda d, study: _optimize(_table_study(study, _csv(d, GOOD_ROWS + "a,0.5,\nb,0.1,nan\n"))),
+        "y",
+        1,
+    ),
+    (
+        "census-folder-missing",
+        lambda d, study: _optimize(
+            study(
+                data={"name": "census-income", "options": {"path": str(d / "no-census")}},
+                objectives=[{"task": "income", "metric": "auc"}],
+            )
+        ),
+        "no-census",
+        1,
+    ),
+    # command-line flags and storages
+    (
+        "storage-unknown-scheme",
+        lambda d, study: _optimize(study(), "--storage", "redis://localhost/0"),
+        "unsupported storage URL",
+        1,
+    ),
+    (
+        "storage-unreachable",
+        lambda d, study: _optimize(study(), "--storage", "postgresql://127.0.0.1:1/x"),
+        "cannot open storage",
+        1,
+    ),
+    (
+        "storage-folder-missing",
+        lambda d, study: _optimize(study(), "--storage", f"sqlite:///{d}/no/such/folder.db"),
+        "does not exist",
+        1,
+    ),
+    (
+        "negative-n-trials",
+        lambda d, study: _optimize(study(), "--n-trials", "-3"),
+        "--n-trials and --jobs must be >= 1",
+        1,
+    ),
+    ("zero-jobs", lambda d, study: _optimize(study(), "--jobs", "0"), "--n-trials and --jobs must be >= 1", 1),
+    ("n-trials-not-a-number", lambda d, study: _optimize(study(), "--n-trials", "many"), "invalid int value", 2),
+    ("unknown-flag", lambda d, study: _optimize(study(), "--turbo"), "unrecognized arguments", 2),
+    (
+        "heartbeat-longer-than-grace",
+        lambda d, study: _optimize(study(), "--heartbeat-interval", "30", "--grace-period", "10"),
+        "do not fit",
+        1,
+    ),
+    ("pareto-unknown-study", lambda d, study: ["pareto", "--study", "nope"], "no study 'nope'", 1),
+    (
+        "dashboard-port-in-use",
+        lambda d, study: ["dashboard", "--study", "tiny", "--port", str(_busy_port())],
+        "cannot listen",
+        1,
+    ),
+]
+
+_BUSY: list[socket.socket] = []
+
+
+def _busy_port() -> int:
+    """A port something listens on (kept open for the whole module)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    _BUSY.append(listener)
+    return listener.getsockname()[1]
+
+
+def snapshot(db: Path) -> list:
+    """Every row that describes the studies and trials in ``db``."""
+    with sqlite3.connect(db) as connection:
+        return [
+            connection.execute(f"select * from {table} order by 1").fetchall()
+            for table in (
+                "studies",
+                "study_user_attributes",
+                "trials",
+                "trial_params",
+                "trial_values",
+                "trial_user_attributes",
+                "trial_system_attributes",
+            )
+        ]
+
+
+@pytest.fixture(scope="module")
+def existing_study(tmp_path_factory, tiny_template) -> Path:
+    """A study of one trial in ``mtlsearch.db`` (the default storage) of a scratch folder."""
+    folder = tmp_path_factory.mktemp("existing")
+    db = folder / "mtlsearch.db"
+    assert main(_optimize(_study(tiny_template, folder), "--storage", f"sqlite:///{db}")) == 0
+    yield db
+    for listener in _BUSY:
+        listener.close()
+
+
+@pytest.mark.parametrize(("make_args", "message", "code"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_and_changes_nothing(
+    existing_study, tiny_template, tmp_path, monkeypatch, make_args, message, code, capsys
+):
+    monkeypatch.chdir(existing_study.parent)  # the default storage is the existing study's
+    before = snapshot(existing_study)
+    args = make_args(tmp_path, functools.partial(_study, tiny_template, tmp_path))
+    with pytest.raises(SystemExit) if code == 2 else _no_exit():
+        assert main(args) == code
+    err = capsys.readouterr().err.strip()
+    lines = err.splitlines()
+    if code == 2:  # argparse: usage line(s), then one error line
+        assert lines[-1].startswith("mtlsearch") and "error:" in lines[-1] and message in lines[-1], err
+    else:
+        assert len(lines) == 1 and message in err and err.startswith(f"mtlsearch {args[0]}: error:"), err
+    assert "Traceback" not in err
+    assert snapshot(existing_study) == before
+
+
+class _no_exit:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_case_table_is_big_enough():
+    assert len(CASES) >= 25 and len({c[0] for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["optimize", "--study", "tiny.yaml", "--storage", "postgresql://127.0.0.1:1/x"], "cannot open storage"),
+        (["train", "--config", "missing.yaml"], "not found"),
+    ],
+)
+def test_a_real_process_prints_no_traceback(tiny_template, tmp_path, args, message):
+    _study(tiny_template, tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from mtlsearch.cli import main; sys.exit(main())", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr, result.stderr
