@@ -160,12 +160,7 @@ class SearchSpace:
 
     def distributions(self, task_names: Sequence[str]) -> dict[str, BaseDistribution]:
         """Every parameter Optuna may suggest, conditional ones included, with its distribution."""
-        return {
-            key: spec.distribution
-            for spec in self.params
-            if spec.distribution
-            for key in spec.keys(task_names)
-        }
+        return {key: spec.distribution for spec in self.params if spec.distribution for key in spec.keys(task_names)}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready content (for a study's user attributes); :meth:`from_dict` reads it back.
@@ -219,9 +214,7 @@ def suggest_params(trial: BaseTrial, space: SearchSpace, task_names: Sequence[st
     """
     task_names = tuple(task_names)
     if len(set(task_names)) != len(task_names):
-        raise MtlsearchError(
-            f"a task is named twice in {list(task_names)}", where="tasks", fix="list each task once"
-        )
+        raise MtlsearchError(f"a task is named twice in {list(task_names)}", where="tasks", fix="list each task once")
     if not task_names and any(spec.per_task for spec in space.params):
         raise MtlsearchError(
             "loss_weight and loss_decay are set per task, but no task names were given",
@@ -233,9 +226,7 @@ def suggest_params(trial: BaseTrial, space: SearchSpace, task_names: Sequence[st
         if not spec.applies(params):
             continue
         for key in spec.keys(task_names):
-            params[key] = (
-                spec.value if spec.distribution is None else _suggest(trial, key, spec.distribution, space)
-            )
+            params[key] = spec.value if spec.distribution is None else _suggest(trial, key, spec.distribution, space)
     return params
 
 
@@ -267,9 +258,7 @@ def params_to_config(params: Mapping[str, Any], base: RunConfig) -> RunConfig:
     architecture = flat.get("architecture", base.model.architecture)
     model = _model(flat, base.model, architecture)
     tasks = _tasks(per_task, base.tasks)
-    training_fields = {
-        name: flat[name] for name in ("optimizer", "lr", "weight_decay", "batch_size") if name in flat
-    }
+    training_fields = {name: flat[name] for name in ("optimizer", "lr", "weight_decay", "batch_size") if name in flat}
     training = dataclasses.replace(base.training, **training_fields)
     return dataclasses.replace(base, model=model, tasks=tasks, training=training)
 
@@ -300,9 +289,7 @@ def _widths(part: str, flat: dict[str, Any], base: tuple[int, ...], min_depth: i
     width = flat.get(width_key, base[0] if base else ModelConfig.tower_hidden[0])  # only towers may be ()
     depth = flat.get(depth_key, len(base) or 1)
     if width < 1:
-        raise MtlsearchError(
-            f"{width_key} must be >= 1, got {width}", where=f"params.{width_key}", fix="use 1 or more"
-        )
+        raise MtlsearchError(f"{width_key} must be >= 1, got {width}", where=f"params.{width_key}", fix="use 1 or more")
     if depth < min_depth:
         raise MtlsearchError(
             f"{depth_key} must be >= {min_depth}, got {depth}",
@@ -367,9 +354,7 @@ def _resolve(name_or_path: str | Path) -> Path:
     raise MtlsearchError(
         f"unknown search space {text!r}",
         where="search space",
-        fix=f"use one of {', '.join(names)} or a path to a .yaml file"
-        if names
-        else "give a path to a .yaml file",
+        fix=f"use one of {', '.join(names)} or a path to a .yaml file" if names else "give a path to a .yaml file",
     )
 
 
@@ -385,14 +370,10 @@ def _parse_inner(data: Any, *, name: str, source: Path | None) -> SearchSpace:
     if data is None:
         raise MtlsearchError("the search space is empty", fix="add params: (see README: Search spaces)")
     if not isinstance(data, dict):
-        raise MtlsearchError(
-            f"expected a mapping with {' and '.join(_TOP_KEYS)}, got {data!r}", fix="see README"
-        )
+        raise MtlsearchError(f"expected a mapping with {' and '.join(_TOP_KEYS)}, got {data!r}", fix="see README")
     for key in data:
         if key not in _TOP_KEYS:
-            raise MtlsearchError(
-                f"unknown key {key!r}", where=str(key), fix=f"use one of {', '.join(_TOP_KEYS)}"
-            )
+            raise MtlsearchError(f"unknown key {key!r}", where=str(key), fix=f"use one of {', '.join(_TOP_KEYS)}")
     description = data.get("description") or ""
     if not isinstance(description, str):
         raise MtlsearchError(
@@ -418,9 +399,7 @@ def _parse_inner(data: Any, *, name: str, source: Path | None) -> SearchSpace:
     for param in PARAM_NAMES:
         if param in raw:
             specs[param] = _param(param, raw[param], specs)
-    space = SearchSpace(
-        name=name, params=tuple(specs.values()), description=description.strip(), source=source
-    )
+    space = SearchSpace(name=name, params=tuple(specs.values()), description=description.strip(), source=source)
     _check_used(space)
     _check_bounds(space)
     return space
@@ -445,9 +424,7 @@ def _distribution(name: str, raw: dict[str, Any], where: str) -> BaseDistributio
         )
     dtype = raw.pop("type")
     if dtype not in _TYPE_KEYS:
-        raise MtlsearchError(
-            f"unknown type {dtype!r}", where=f"{where}.type", fix="use one of int, float, categorical"
-        )
+        raise MtlsearchError(f"unknown type {dtype!r}", where=f"{where}.type", fix="use one of int, float, categorical")
     if dtype not in _TYPES[kind]:
         raise MtlsearchError(
             f"{name} takes {_KIND_WORDS[kind]}, not type {dtype}",
@@ -500,28 +477,18 @@ def _range(name: str, dtype: str, raw: dict[str, Any], where: str) -> BaseDistri
     step = number(raw["step"], f"{where}.step") if raw.get("step") is not None else None
     log = raw.get("log", False)
     if not isinstance(log, bool):
-        raise MtlsearchError(
-            f"expected true or false, got {log!r}", where=f"{where}.log", fix="write true or false"
-        )
+        raise MtlsearchError(f"expected true or false, got {log!r}", where=f"{where}.log", fix="write true or false")
     if low > high:
         raise MtlsearchError(f"inverted range: low {low} > high {high}", where=where, fix="swap low and high")
     if low == high:
-        raise MtlsearchError(
-            f"empty range: low = high = {low}", where=where, fix=f"fix the value with `{name}: {low}`"
-        )
+        raise MtlsearchError(f"empty range: low = high = {low}", where=where, fix=f"fix the value with `{name}: {low}`")
     if log and step is not None:
-        raise MtlsearchError(
-            "step cannot be combined with log: true", where=f"{where}.step", fix="remove step or log"
-        )
+        raise MtlsearchError("step cannot be combined with log: true", where=f"{where}.step", fix="remove step or log")
     if log and low <= 0:
-        raise MtlsearchError(
-            f"log scale needs low > 0, got {low}", where=f"{where}.low", fix="raise low or remove log"
-        )
+        raise MtlsearchError(f"log scale needs low > 0, got {low}", where=f"{where}.low", fix="raise low or remove log")
     if step is not None:
         if step <= 0:
-            raise MtlsearchError(
-                f"step must be > 0, got {step}", where=f"{where}.step", fix="use a positive step"
-            )
+            raise MtlsearchError(f"step must be > 0, got {step}", where=f"{where}.step", fix="use a positive step")
         span, size = decimal.Decimal(str(high)) - decimal.Decimal(str(low)), decimal.Decimal(str(step))
         if span % size != 0:  # Optuna would silently lower high; the file must say what is searched
             cast = int if dtype == "int" else float
@@ -565,9 +532,7 @@ def _value(name: str, value: Any, where: str) -> Any:
     if kind == "float":
         return _number(value, where)
     if not isinstance(value, str) or value not in _NAMED[name]:
-        raise MtlsearchError(
-            f"unknown {name} {value!r}", where=where, fix=f"use one of {', '.join(_NAMED[name])}"
-        )
+        raise MtlsearchError(f"unknown {name} {value!r}", where=where, fix=f"use one of {', '.join(_NAMED[name])}")
     return value
 
 
@@ -595,9 +560,7 @@ def _when(name: str, raw: Any, earlier: dict[str, ParamSpec], where: str) -> _Co
     for other, values in raw.items():
         at = f"{where}.{other}"
         if other not in _KINDS:
-            raise MtlsearchError(
-                f"unknown parameter {other!r}", where=at, fix=f"use one of {', '.join(before)}"
-            )
+            raise MtlsearchError(f"unknown parameter {other!r}", where=at, fix=f"use one of {', '.join(before)}")
         if other == name:
             raise MtlsearchError(f"{name} cannot depend on itself", where=at, fix="remove the condition")
         if other in PER_TASK_PARAMS:
@@ -667,9 +630,7 @@ def _check_used(space: SearchSpace) -> None:
             continue
         allowed = dict(spec.when).get("architecture", space.architectures)
         if not any(spec._applies_to(a) for a in allowed):
-            fixed = ", ".join(
-                f"{a} has {spec.name} = {getattr(ARCHITECTURES[a], spec.name)}" for a in allowed
-            )
+            fixed = ", ".join(f"{a} has {spec.name} = {getattr(ARCHITECTURES[a], spec.name)}" for a in allowed)
             free = [a for a in ARCHITECTURES if getattr(ARCHITECTURES[a], spec.name) is None]
             raise MtlsearchError(
                 f"{spec.name} is never used: {fixed}",
