@@ -1,6 +1,6 @@
 """Census-Income group 1 quality of the small fixed PLE (issue 2), mean over seeds.
 
-    python benchmarks/census.py [--epochs 5] [--seeds 0 1 2] [--no-log1p]
+    python benchmarks/census.py [--epochs 5] [--seeds 0 1 2] [--lr 0.01] [--no-log1p] [--no-embed-numeric]
 
 PLE with 2 levels, 1 specific and 1 shared expert of 16 units per level, towers of 8,
 embeddings of 4, batch 1024; model selection on validation (early stopping on the mean task

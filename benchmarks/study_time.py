@@ -1,6 +1,6 @@
 """The default study end to end: `mtlsearch optimize --study ple` wall time and per-trial overhead.
 
-    python benchmarks/study_time.py [--study ple] [--n-trials N] [--threads N]
+    python benchmarks/study_time.py [--study ple] [--n-trials N]
 
 Runs the CLI in a fresh temporary folder (new SQLite storage), then reads every trial back:
 overhead = 1 - (training loop seconds) / (trial wall seconds), i.e. the share of a trial spent
