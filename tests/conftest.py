@@ -1,12 +1,15 @@
-"""Shared fixtures: tiny data, a clean working directory, the real data folder."""
+"""Shared fixtures: tiny data, a tiny study, a clean working directory, the real data folder."""
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from mtlsearch.data import FeatureSpec, MultiTaskData, Split, TaskSpec
 
@@ -70,3 +73,70 @@ def make_tiny_data(n: int = 64, *, seed: int = 0, tasks=("binary", "regression")
 @pytest.fixture
 def tiny_data() -> MultiTaskData:
     return make_tiny_data()
+
+
+# --- a tiny Optuna study ----------------------------------------------------------------------------
+
+TINY_SPACE = {
+    "params": {
+        "architecture": {"type": "categorical", "choices": ["mmoe", "cgc", "ple"]},
+        "levels": {"type": "int", "low": 1, "high": 2},
+        "specific_experts": {"type": "int", "low": 1, "high": 2},
+        "shared_experts": {"type": "int", "low": 1, "high": 2},
+        "expert_width": {"type": "categorical", "choices": [4, 8]},
+        "tower_width": 4,
+        "loss_weight": {"type": "float", "low": 0.5, "high": 2.0, "log": True},
+        "lr": {"type": "float", "low": 1.0e-3, "high": 1.0e-2, "log": True},
+        "batch_size": 64,
+    }
+}
+TINY_STUDY = {
+    "name": "tiny",
+    "data": {"name": "synthetic-video", "options": {"n_samples": 600, "dim": 8}},
+    "objectives": [{"task": "vtr", "metric": "auc"}, {"task": "vcr", "metric": "mse"}],
+    "search_space": "tiny-space.yaml",
+    "training": {"epochs": 2, "patience": 1},
+    "sampler": {"name": "random", "seed": 0},
+    "n_trials": 3,
+}
+
+
+def write_tiny_study(
+    folder: Path, *, space: dict | None = None, params: dict | None = None, drop: Iterable[str] = (), **changes
+) -> Path:
+    """Write ``folder/tiny.yaml`` (TINY_STUDY with ``changes`` to its top-level keys) and return its path.
+
+    The search space (``space``, else TINY_SPACE, with ``params`` set and the params in ``drop``
+    removed) goes to ``folder/tiny-space.yaml``, the file TINY_STUDY names: a ``search_space`` in
+    ``changes`` points the study elsewhere, as a test of a missing space file needs.
+    """
+    space = copy.deepcopy(TINY_SPACE if space is None else space)
+    if params or drop:
+        dropped = set(drop)
+        space["params"] = {k: v for k, v in {**space["params"], **(params or {})}.items() if k not in dropped}
+    (folder / TINY_STUDY["search_space"]).write_text(yaml.safe_dump(space))
+    path = folder / "tiny.yaml"
+    path.write_text(yaml.safe_dump({**TINY_STUDY, **changes}))
+    return path
+
+
+class TinyStudy:
+    """The tiny study: ``space`` and ``study`` are fresh copies (to derive variants from), ``write``
+    is ``write_tiny_study``."""
+
+    write = staticmethod(write_tiny_study)
+
+    @property
+    def space(self) -> dict:
+        return copy.deepcopy(TINY_SPACE)
+
+    @property
+    def study(self) -> dict:
+        return copy.deepcopy(TINY_STUDY)
+
+
+@pytest.fixture(scope="session")
+def tiny_template() -> TinyStudy:
+    """The tiny study (600 samples, 2 epochs, 3 trials, 9 params); session-wide, so module fixtures can
+    use it. Named apart from ``tests/scale``'s ``tiny_study`` fixture, which writes it into ``tmp_path``."""
+    return TinyStudy()

@@ -8,48 +8,36 @@ from pathlib import Path
 
 import optuna
 import pytest
-import yaml
 
 from mtlsearch.analysis import BASELINES_ATTR, HYPERVOLUME_ATTR, UTILISATION_ATTR, mtl_gain, seesaw
 from mtlsearch.cli import main
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search import load_study, load_study_config
 
-SPACE = {
-    "params": {
-        "architecture": {"type": "categorical", "choices": ["mmoe", "ple"]},
-        "levels": 2,
-        "specific_experts": 1,
-        "shared_experts": {"type": "int", "low": 1, "high": 2},
-        "expert_width": 4,
-        "tower_width": 4,
-        "lr": {"type": "float", "low": 1.0e-3, "high": 1.0e-2, "log": True},
-        "batch_size": 64,
-    }
-}
-STUDY = {
-    "name": "tiny",
-    "data": {"name": "synthetic-video", "options": {"n_samples": 500, "dim": 8}},
-    "objectives": [{"task": "vtr", "metric": "auc"}, {"task": "vcr", "metric": "mse"}],
-    "search_space": "tiny-space.yaml",
-    "training": {"epochs": 1, "patience": 1},
-    "sampler": {"name": "random", "seed": 0},
-    "n_trials": 3,
-}
 
-
-def write_study(folder: Path, **changes) -> Path:
-    (folder / "tiny-space.yaml").write_text(yaml.safe_dump(SPACE))
-    path = folder / "tiny.yaml"
-    path.write_text(yaml.safe_dump({**STUDY, **changes}))
-    return path
+def write_study(tiny_template, folder: Path, **changes) -> Path:
+    """The tiny study with mmoe or ple at fixed sizes, 500 samples, 1 epoch."""
+    return tiny_template.write(
+        folder,
+        params={
+            "architecture": {"type": "categorical", "choices": ["mmoe", "ple"]},
+            "levels": 2,
+            "specific_experts": 1,
+            "expert_width": 4,
+        },
+        drop=("loss_weight",),
+        data={"name": "synthetic-video", "options": {"n_samples": 500, "dim": 8}},
+        training={"epochs": 1, "patience": 1},
+        **changes,
+    )
 
 
 @pytest.fixture(scope="module")
-def study_with_baselines(tmp_path_factory):
+def study_with_baselines(tmp_path_factory, tiny_template):
     folder = tmp_path_factory.mktemp("analysis")
     storage = f"sqlite:///{folder / 'tiny.db'}"
-    assert main(["optimize", "--study", str(write_study(folder)), "--storage", storage, "--no-progress"]) == 0
+    study_file = write_study(tiny_template, folder)
+    assert main(["optimize", "--study", str(study_file), "--storage", storage, "--no-progress"]) == 0
     before = dict(load_study("tiny", storage).user_attrs)
     assert main(["baselines", "--study", "tiny", "--storage", storage]) == 0
     return folder, storage, before
@@ -111,12 +99,10 @@ def test_report_png_writes_one_file_per_figure(study_with_baselines, tmp_path):
     assert all((out / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names)
 
 
-def test_report_without_baselines_says_how_to_get_them(tmp_path):
+def test_report_without_baselines_says_how_to_get_them(tiny_template, tmp_path):
     storage = f"sqlite:///{tmp_path / 'one.db'}"
-    assert (
-        main(["optimize", "--study", str(write_study(tmp_path, n_trials=1)), "--storage", storage, "--no-progress"])
-        == 0
-    )
+    study_file = write_study(tiny_template, tmp_path, n_trials=1)
+    assert main(["optimize", "--study", str(study_file), "--storage", storage, "--no-progress"]) == 0
     assert main(["report", "--study", "tiny", "--storage", storage, "--out", "r.html"]) == 0
     page = Path("r.html").read_text()
     assert "run mtlsearch baselines" in page and "needs at least 2 completed trials" in page
@@ -130,8 +116,8 @@ def test_bad_study_name_is_one_line_and_exit_1(tmp_path, capsys):
         assert "no study 'nope'" in capsys.readouterr().err
 
 
-def test_reference_point_in_the_study_file_is_checked(tmp_path):
-    config = load_study_config(str(write_study(tmp_path, reference_point=[0.5, 1])))
+def test_reference_point_in_the_study_file_is_checked(tiny_template, tmp_path):
+    config = load_study_config(str(write_study(tiny_template, tmp_path, reference_point=[0.5, 1])))
     assert config.reference_point == (0.5, 1.0)
     with pytest.raises(MtlsearchError, match="reference_point has 1 values for 2 objectives"):
-        load_study_config(str(write_study(tmp_path, reference_point=[0.5])))
+        load_study_config(str(write_study(tiny_template, tmp_path, reference_point=[0.5])))

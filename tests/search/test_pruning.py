@@ -6,7 +6,6 @@ import math
 
 import optuna
 import pytest
-import yaml
 
 from mtlsearch.cli import main
 from mtlsearch.search import (
@@ -222,39 +221,23 @@ def test_hook_never_prunes_at_the_last_epoch():
 
 # --- end to end on a tiny study ---------------------------------------------------------------------
 
-SPACE = {
-    "params": {
-        "architecture": "mmoe",
-        "shared_experts": {"type": "int", "low": 1, "high": 2},
-        "expert_width": {"type": "categorical", "choices": [4, 8]},
-        "tower_width": 4,
-        "loss_weight": {"type": "float", "low": 0.5, "high": 2.0, "log": True},
-        "lr": {"type": "float", "low": 1.0e-3, "high": 1.0e-2, "log": True},
-        "batch_size": 64,
-    }
-}
-STUDY = {
-    "name": "tiny",
-    "data": {"name": "synthetic-video", "options": {"n_samples": 600, "dim": 8}},
-    "objectives": [{"task": "vtr", "metric": "auc"}, {"task": "vcr", "metric": "mse"}],
-    "search_space": "tiny-space.yaml",
-    "training": {"epochs": 4, "patience": 0},
-    "sampler": {"name": "random", "seed": 0},
-    "n_trials": 6,
-}
+
+def _write_study(tiny_template, folder, *, n_trials=6, **changes):
+    """The tiny study with mmoe only, 4 epochs without early stopping, 6 trials."""
+    return tiny_template.write(
+        folder,
+        params={"architecture": "mmoe"},
+        drop=("levels", "specific_experts"),
+        training={"epochs": 4, "patience": 0},
+        n_trials=n_trials,
+        **changes,
+    )
 
 
-def _write_study(folder, **changes):
-    (folder / "tiny-space.yaml").write_text(yaml.safe_dump(SPACE))
-    path = folder / "tiny.yaml"
-    path.write_text(yaml.safe_dump({**STUDY, **changes}))
-    return path
-
-
-def test_tiny_study_with_pruning_prunes_some_trials_by_the_rule(tmp_path):
+def test_tiny_study_with_pruning_prunes_some_trials_by_the_rule(tiny_template, tmp_path):
     pruning = {"enabled": True, "min_resource": 1, "reduction_factor": 2, "min_trials": 2}
     storage = f"sqlite:///{tmp_path / 'on.db'}"
-    study_file = _write_study(tmp_path, pruning=pruning)
+    study_file = _write_study(tiny_template, tmp_path, pruning=pruning)
     assert main(["optimize", "--study", str(study_file), "--storage", storage, "--no-progress"]) == 0
     trials = load_study("tiny", storage).trials
     pruned = [t for t in trials if t.state == STATES.PRUNED]
@@ -284,9 +267,9 @@ def _at(trials, epoch: int) -> list[list[float]]:
     return [t.user_attrs["intermediate"][str(epoch)] for t in trials if str(epoch) in t.user_attrs["intermediate"]]
 
 
-def test_tiny_study_without_pruning_trains_every_trial_to_the_end(tmp_path):
+def test_tiny_study_without_pruning_trains_every_trial_to_the_end(tiny_template, tmp_path):
     storage = f"sqlite:///{tmp_path / 'off.db'}"
-    study_file = _write_study(tmp_path, n_trials=2)
+    study_file = _write_study(tiny_template, tmp_path, n_trials=2)
     assert main(["optimize", "--study", str(study_file), "--storage", storage, "--no-progress"]) == 0
     trials = load_study("tiny", storage).trials
     assert [t.state for t in trials] == [STATES.COMPLETE] * 2
@@ -311,8 +294,8 @@ def test_tiny_study_without_pruning_trains_every_trial_to_the_end(tmp_path):
         ({"enabled": True, "rungs": [4, 8]}, "pruning.rungs: no rung before the last"),
     ],
 )
-def test_bad_pruning_fields_fail_with_one_line(tmp_path, pruning, message, capsys):
-    study_file = _write_study(tmp_path, pruning=pruning)
+def test_bad_pruning_fields_fail_with_one_line(tiny_template, tmp_path, pruning, message, capsys):
+    study_file = _write_study(tiny_template, tmp_path, pruning=pruning)
     storage = f"sqlite:///{tmp_path / 'bad.db'}"
     assert main(["optimize", "--study", str(study_file), "--storage", storage, "--no-progress"]) == 1
     err = capsys.readouterr().err.strip()
@@ -321,10 +304,10 @@ def test_bad_pruning_fields_fail_with_one_line(tmp_path, pruning, message, capsy
 
 
 @pytest.mark.slow
-def test_pruning_works_across_worker_processes(tmp_path):
+def test_pruning_works_across_worker_processes(tiny_template, tmp_path):
     pruning = {"enabled": True, "min_resource": 1, "reduction_factor": 2, "min_trials": 2}
     storage = f"sqlite:///{tmp_path / 'jobs.db'}"
-    study_file = _write_study(tmp_path, pruning=pruning, n_trials=8)
+    study_file = _write_study(tiny_template, tmp_path, pruning=pruning, n_trials=8)
     assert main(["optimize", "--study", str(study_file), "--storage", storage, "--jobs", "2", "--no-progress"]) == 0
     trials = load_study("tiny", storage).trials
     pruned = [t for t in trials if t.state == STATES.PRUNED]

@@ -14,36 +14,6 @@ import yaml
 from mtlsearch.cli import main
 from mtlsearch.search import load_study
 
-SPACE = {
-    "params": {
-        "architecture": {"type": "categorical", "choices": ["mmoe", "cgc", "ple"]},
-        "levels": {"type": "int", "low": 1, "high": 2},
-        "specific_experts": {"type": "int", "low": 1, "high": 2},
-        "shared_experts": {"type": "int", "low": 1, "high": 2},
-        "expert_width": {"type": "categorical", "choices": [4, 8]},
-        "tower_width": 4,
-        "loss_weight": {"type": "float", "low": 0.5, "high": 2.0, "log": True},
-        "lr": {"type": "float", "low": 1.0e-3, "high": 1.0e-2, "log": True},
-        "batch_size": 64,
-    }
-}
-STUDY = {
-    "name": "tiny",
-    "data": {"name": "synthetic-video", "options": {"n_samples": 600, "dim": 8}},
-    "objectives": [{"task": "vtr", "metric": "auc"}, {"task": "vcr", "metric": "mse"}],
-    "search_space": "tiny-space.yaml",
-    "training": {"epochs": 2, "patience": 1},
-    "sampler": {"name": "random", "seed": 0},
-    "n_trials": 3,
-}
-
-
-def write_study(folder: Path, **changes) -> Path:
-    (folder / "tiny-space.yaml").write_text(yaml.safe_dump(changes.pop("space", SPACE)))
-    path = folder / "tiny.yaml"
-    path.write_text(yaml.safe_dump({**STUDY, **changes}))
-    return path
-
 
 def storage_snapshot(db: Path) -> list:
     if not db.exists():
@@ -56,10 +26,10 @@ def storage_snapshot(db: Path) -> list:
 
 
 @pytest.fixture(scope="module")
-def finished_study(tmp_path_factory):
+def finished_study(tmp_path_factory, tiny_template):
     """One optimize run of 3 trials and a resume of 2 more, shared by the read-only tests."""
     folder = tmp_path_factory.mktemp("study")
-    study_file = write_study(folder)
+    study_file = tiny_template.write(folder)
     storage = f"sqlite:///{folder / 'tiny.db'}"
     assert main(["optimize", "--study", str(study_file), "--storage", storage, "--no-progress"]) == 0
     assert main(["optimize", "--study", str(study_file), "--storage", storage, "--n-trials", "2", "--no-progress"]) == 0
@@ -175,8 +145,8 @@ def test_bad_commands_fail_with_one_line(finished_study, args, message, capsys):
     ("changes", "message"),
     [
         ({"space": {"params": {"architecture": "transformer"}}}, "unknown architecture"),
-        ({"space": {"params": {**SPACE["params"], "lr": {"type": "float", "low": 0.1, "high": 0.01}}}}, "params.lr"),
-        ({"space": {"params": {**SPACE["params"], "levels": {"type": "int", "low": 1, "high": 0}}}}, "params.levels"),
+        ({"params": {"lr": {"type": "float", "low": 0.1, "high": 0.01}}}, "params.lr"),
+        ({"params": {"levels": {"type": "int", "low": 1, "high": 0}}}, "params.levels"),
         ({"search_space": "missing.yaml"}, "search space not found"),
         ({"objectives": [{"task": "vtr", "metric": "mse"}]}, "metric 'mse' does not fit the binary task 'vtr'"),
         ({"objectives": [{"task": "ctr", "metric": "auc"}]}, "unknown task 'ctr'"),
@@ -189,41 +159,37 @@ def test_bad_commands_fail_with_one_line(finished_study, args, message, capsys):
         ({"n_trial": 3}, "unknown key 'n_trial'"),
     ],
 )
-def test_bad_study_files_leave_the_storage_untouched(finished_study, tmp_path, changes, message, capsys):
+def test_bad_study_files_leave_the_storage_untouched(finished_study, tiny_template, tmp_path, changes, message, capsys):
     _, storage, _ = finished_study
     db = Path(storage.split("sqlite:///")[1])
     before = storage_snapshot(db)
-    study_file = write_study(tmp_path, **changes)
+    study_file = tiny_template.write(tmp_path, **changes)
     assert main(["optimize", "--study", str(study_file), "--storage", storage, "--no-progress"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
     assert storage_snapshot(db) == before
 
 
-def test_resuming_with_a_changed_study_is_refused(finished_study, tmp_path, capsys):
+def test_resuming_with_a_changed_study_is_refused(finished_study, tiny_template, tmp_path, capsys):
     _, storage, _ = finished_study
     db = Path(storage.split("sqlite:///")[1])
     before = storage_snapshot(db)
-    changed = write_study(tmp_path, training={"epochs": 3, "patience": 1})
+    changed = tiny_template.write(tmp_path, training={"epochs": 3, "patience": 1})
     assert main(["optimize", "--study", str(changed), "--storage", storage, "--no-progress"]) == 1
     assert "different data, objectives, training budget or seed" in capsys.readouterr().err
-    space = {"params": {**SPACE["params"], "tower_width": 8}}
-    assert main(["optimize", "--study", str(write_study(tmp_path, space=space)), "--storage", storage]) == 1
+    changed = tiny_template.write(tmp_path, params={"tower_width": 8})
+    assert main(["optimize", "--study", str(changed), "--storage", storage]) == 1
     assert "different search space" in capsys.readouterr().err
     assert storage_snapshot(db) == before
 
 
-def test_diverging_trials_fail_with_a_reason_and_the_study_goes_on(tmp_path):
-    params = {k: v for k, v in SPACE["params"].items() if k not in ("levels", "specific_experts")}
-    space = {
-        "params": {
-            **params,
-            "architecture": "mmoe",
-            "optimizer": "sgd",
-            "lr": {"type": "categorical", "choices": [1.0e30, 0.01]},
-        }
-    }
-    study_file = write_study(tmp_path, space=space, n_trials=6)
+def test_diverging_trials_fail_with_a_reason_and_the_study_goes_on(tiny_template, tmp_path):
+    study_file = tiny_template.write(
+        tmp_path,
+        params={"architecture": "mmoe", "optimizer": "sgd", "lr": {"type": "categorical", "choices": [1.0e30, 0.01]}},
+        drop=("levels", "specific_experts"),
+        n_trials=6,
+    )
     storage = f"sqlite:///{tmp_path / 'nan.db'}"
     assert main(["optimize", "--study", str(study_file), "--storage", storage, "--no-progress"]) == 0
     trials = load_study("tiny", storage).trials
@@ -233,16 +199,15 @@ def test_diverging_trials_fail_with_a_reason_and_the_study_goes_on(tmp_path):
     assert all("TrainingDiverged: training loss is nan" in t.user_attrs["fail_reason"] for t in failed)
 
 
-def test_every_trial_failing_stops_the_study_with_a_clear_message(tmp_path, capsys):
-    space = {"params": {**SPACE["params"], "optimizer": "sgd", "lr": 1.0e30}}
-    study_file = write_study(tmp_path, space=space, n_trials=10)
+def test_every_trial_failing_stops_the_study_with_a_clear_message(tiny_template, tmp_path, capsys):
+    study_file = tiny_template.write(tmp_path, params={"optimizer": "sgd", "lr": 1.0e30}, n_trials=10)
     storage = f"sqlite:///{tmp_path / 'nan.db'}"
     assert main(["optimize", "--study", str(study_file), "--storage", storage, "--no-progress"]) == 1
     assert "the first 5 trials all failed; last reason: TrainingDiverged" in capsys.readouterr().err
     assert len(load_study("tiny", storage).trials) == 5
 
 
-def test_ctrl_c_leaves_no_running_trial(tmp_path, monkeypatch, capsys):
+def test_ctrl_c_leaves_no_running_trial(tiny_template, tmp_path, monkeypatch, capsys):
     import mtlsearch.search._optimize as runner
 
     calls = []
@@ -256,7 +221,8 @@ def test_ctrl_c_leaves_no_running_trial(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(runner, "train", interrupt_second)
     storage = f"sqlite:///{tmp_path / 'int.db'}"
-    assert main(["optimize", "--study", str(write_study(tmp_path)), "--storage", storage, "--no-progress"]) == 130
+    study_file = tiny_template.write(tmp_path)
+    assert main(["optimize", "--study", str(study_file), "--storage", storage, "--no-progress"]) == 130
     states = [t.state for t in load_study("tiny", storage).trials]
     assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL]
     assert "interrupted" in capsys.readouterr().err
