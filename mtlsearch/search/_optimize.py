@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 
+from mtlsearch._interrupt import Signalled, cooperative_signals, raise_if_interrupted
 from mtlsearch.config import RunConfig
 from mtlsearch.data import MultiTaskData
 from mtlsearch.errors import MtlsearchError
@@ -30,10 +31,8 @@ from mtlsearch.search._storage import (
 from mtlsearch.search._study import StudyConfig, load_study_config
 from mtlsearch.search._workers import (
     Interrupted,
-    Signalled,
     run_workers,
     split_trials,
-    terminate_with_interrupt,
     worker_gpus,
 )
 from mtlsearch.training import EpochCallback, TrainResult, prepare_data, train
@@ -324,13 +323,13 @@ def _run(
     )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        with terminate_with_interrupt():
+        with cooperative_signals():  # stop at safe points: batches, trial start, after a trial
             study.optimize(
                 objective,
                 n_trials=n_trials,
                 timeout=timeout,
                 catch=(Exception,),
-                callbacks=[*study_callbacks, stopper],
+                callbacks=[*study_callbacks, stopper, lambda study, trial: raise_if_interrupted()],
                 show_progress_bar=progress,
             )
     except (KeyboardInterrupt, Signalled) as error:
@@ -371,6 +370,7 @@ class _Interruptible:
     def __call__(self, trial: optuna.Trial) -> list[float]:
         self.trial_id = trial._trial_id
         try:
+            raise_if_interrupted()  # a signal that came while Optuna created this trial
             return self.objective(trial)
         except (KeyboardInterrupt, Signalled) as error:
             name = getattr(error, "signal_name", "SIGINT")

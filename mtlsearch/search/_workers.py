@@ -12,20 +12,18 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mtlsearch._interrupt import Signalled, cooperative_signals
 from mtlsearch.errors import MtlsearchError
 
 __all__ = [
     "Interrupted",
-    "Signalled",
     "WorkerReport",
     "run_workers",
     "split_trials",
-    "terminate_with_interrupt",
     "worker_gpus",
 ]
 
@@ -47,46 +45,6 @@ class Interrupted(KeyboardInterrupt):
     @property
     def exit_code(self) -> int:
         return 128 + int(getattr(signal, self.signal_name, signal.SIGINT))
-
-
-class Signalled(BaseException):
-    """Raised by the signal handler of :func:`terminate_with_interrupt`.
-
-    Not a KeyboardInterrupt on purpose: Lightning turns a KeyboardInterrupt inside ``fit`` into
-    ``sys.exit(1)``, which would leave the trial RUNNING; other BaseExceptions it re-raises. The
-    objective wrapper turns it into :class:`Interrupted`, which Optuna records as a failed trial.
-    """
-
-    def __init__(self, signal_name: str) -> None:
-        super().__init__(signal_name)
-        self.signal_name = signal_name
-
-
-@contextlib.contextmanager
-def terminate_with_interrupt() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM raise :class:`Signalled`.
-
-    Only the first signal raises; later ones are ignored, so the clean-up that follows (marking
-    the running trial failed) cannot itself be interrupted. No-op outside the main thread.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    raised = False
-
-    def handler(signum: int, frame: Any) -> None:
-        nonlocal raised
-        if raised:
-            return
-        raised = True
-        raise Signalled(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
 
 
 def split_trials(n_trials: int, jobs: int) -> list[int]:
@@ -122,7 +80,7 @@ def _entry(target: Callable[..., None], args: tuple, index: int, gpu: str | None
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     try:
-        with terminate_with_interrupt():
+        with cooperative_signals(immediate=True):  # until the run installs its cooperative handler
             target(*args)
     except (KeyboardInterrupt, Signalled) as error:
         reports.put(WorkerReport(index, "interrupted", getattr(error, "signal_name", "SIGINT")))
@@ -151,7 +109,7 @@ def run_workers(
         for i, (args, gpu) in enumerate(zip(args_per_worker, gpus))
     ]
     try:
-        with terminate_with_interrupt():
+        with cooperative_signals(immediate=True):  # the parent only waits: stop at once
             for worker in workers:
                 worker.start()
             for worker in workers:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import pytorch_lightning as pl
 import torch
 
+from mtlsearch._interrupt import raise_if_interrupted
 from mtlsearch.config import TrainingConfig
 from mtlsearch.data import Batch, TaskSpec
 from mtlsearch.models import MultiTaskNetwork
@@ -77,6 +78,9 @@ class MultiTaskModule(pl.LightningModule):
         self._train_loss = self._train_loss + loss.detach()
         self._train_batches += 1
         return loss
+
+    def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
+        raise_if_interrupted()  # SIGINT/SIGTERM during a search: stop between batches, not mid-write
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         return self._common_step(batch, "train")

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from mtlsearch._interrupt import Signalled
 from mtlsearch.config import RunConfig
 from mtlsearch.data import BatchLoader, MultiTaskData, load_dataset
 from mtlsearch.errors import MtlsearchError
@@ -133,7 +135,12 @@ def train(
             num_sanity_val_steps=0,
         )
         start = time.perf_counter()
-        trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
+        try:
+            trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
+        except SIGTERMException:
+            # Lightning catches SIGTERM itself and ends the process with SystemExit(0), which
+            # would leave a search's trial RUNNING: report it as the signal it is.
+            raise Signalled("SIGTERM") from None
         fit_seconds = time.perf_counter() - start
         if module.best_state is not None:
             network.load_state_dict(module.best_state)
