@@ -20,7 +20,7 @@ from _common import census_ple, machine, median
 from mtlsearch.data import BatchLoader
 from mtlsearch.models import MultiTaskNetwork
 from mtlsearch.training import MultiTaskModule, make_optimizer, prepare_data, task_losses
-from mtlsearch.training._train import _quiet_lightning
+from mtlsearch.training._train import _quiet_lightning, make_trainer
 
 
 class Clock:
@@ -42,17 +42,7 @@ def lightning_seconds(config, data) -> Clock:
     module = MultiTaskModule(network, data.tasks, config.training, [1.0] * len(data.tasks), [1.0] * len(data.tasks))
     loader = BatchLoader(data.train, config.training.batch_size, shuffle=True, seed=config.seed)
     with _quiet_lightning():
-        trainer = pl.Trainer(
-            max_epochs=config.training.epochs,
-            accelerator="cpu",
-            devices=1,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            limit_val_batches=0,
-        )
+        trainer = make_trainer(config.training, limit_val_batches=0)
         with Clock() as clock:
             trainer.fit(module, train_dataloaders=loader)
     return clock

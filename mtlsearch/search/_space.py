@@ -31,7 +31,6 @@ import contextlib
 import dataclasses
 import decimal
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Any
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import BaseTrial
 
-from mtlsearch._resources import shipped_dir
+from mtlsearch._resources import find_yaml, shipped_dir
 from mtlsearch._strict import read_yaml
 from mtlsearch.config import OPTIMIZERS, RunConfig, TaskConfig
 from mtlsearch.errors import MtlsearchError
@@ -200,7 +199,8 @@ def load_search_space(name_or_path: str | Path) -> SearchSpace:
 
 def available_search_spaces() -> list[str]:
     """The names :func:`load_search_space` resolves, from the working directory and the shipped copies."""
-    return sorted({p.stem for folder in _folders() if folder.is_dir() for p in folder.glob("*.yaml")})
+    folders = (Path.cwd() / "search_spaces", shipped_dir("search_spaces"))
+    return sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")})
 
 
 def suggest_params(trial: BaseTrial, space: SearchSpace, task_names: Sequence[str]) -> dict[str, Any]:
@@ -339,23 +339,8 @@ def _suggest(trial: BaseTrial, key: str, d: BaseDistribution, space: SearchSpace
 # --- the loader: plain data -> ParamSpec / optuna.distributions ------------------------------
 
 
-def _folders() -> tuple[Path, ...]:
-    return (Path.cwd() / "search_spaces", shipped_dir("search_spaces"))
-
-
 def _resolve(name_or_path: str | Path) -> Path:
-    text = str(name_or_path)
-    if isinstance(name_or_path, Path) or text.endswith((".yaml", ".yml")) or "/" in text or os.sep in text:
-        return Path(name_or_path)
-    for folder in _folders():
-        if (folder / f"{text}.yaml").is_file():
-            return folder / f"{text}.yaml"
-    names = available_search_spaces()
-    raise MtlsearchError(
-        f"unknown search space {text!r}",
-        where="search space",
-        fix=f"use one of {', '.join(names)} or a path to a .yaml file" if names else "give a path to a .yaml file",
-    )
+    return find_yaml("search_spaces", name_or_path, what="search space", where="search space")
 
 
 def _parse(data: Any, *, name: str, source: Path | None, where: str) -> SearchSpace:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtlsearch._resources import shipped_dir
+from mtlsearch._resources import find_yaml
 from mtlsearch._strict import from_plain, read_yaml, to_plain
 from mtlsearch.config import DataConfig, RunConfig, TaskConfig, TrainingConfig
 from mtlsearch.errors import MtlsearchError
@@ -153,20 +153,13 @@ class StudyConfig:
     def search_space_path(self) -> Path:
         """``search_space`` as a file: a path (relative to the study file), or a name in
         ``search_spaces/`` of the working directory, then of the package."""
-        value = self.search_space
-        if value.endswith((".yaml", ".yml")) or "/" in value:
-            path = Path(value)
-            if not path.is_absolute() and self.source:
-                path = Path(self.source).parent / path
-            return path
-        for folder in (Path.cwd() / "search_spaces", shipped_dir("search_spaces")):
-            if (folder / f"{value}.yaml").is_file():
-                return folder / f"{value}.yaml"
-        known = sorted(p.stem for p in shipped_dir("search_spaces").glob("*.yaml"))
-        raise MtlsearchError(
-            f"unknown search space {value!r}",
+        relative_to = Path(self.source).parent if self.source else None
+        return find_yaml(
+            "search_spaces",
+            self.search_space,
+            what="search space",
             where=f"{self.source or 'study'}: search_space",
-            fix=f"use one of {', '.join(known)} or a path to a .yaml file",
+            relative_to=relative_to,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -183,17 +176,7 @@ class StudyConfig:
 
 def study_path(name_or_path: str) -> Path:
     """``studies/NAME.yaml`` in the working directory, then the package's copy; or a path."""
-    if name_or_path.endswith((".yaml", ".yml")) or "/" in name_or_path:
-        return Path(name_or_path)
-    for folder in (Path.cwd() / "studies", shipped_dir("studies")):
-        if (folder / f"{name_or_path}.yaml").is_file():
-            return folder / f"{name_or_path}.yaml"
-    known = sorted(p.stem for p in shipped_dir("studies").glob("*.yaml"))
-    raise MtlsearchError(
-        f"unknown study {name_or_path!r}",
-        where="--study",
-        fix=f"use one of {', '.join(known)} or a path to a study .yaml file",
-    )
+    return find_yaml("studies", name_or_path, what="study", where="--study")
 
 
 def load_study_config(name_or_path: str) -> StudyConfig:

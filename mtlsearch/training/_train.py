@@ -15,14 +15,14 @@ import torch
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from mtlsearch._interrupt import Signalled
-from mtlsearch.config import RunConfig
+from mtlsearch.config import RunConfig, TrainingConfig
 from mtlsearch.data import BatchLoader, MultiTaskData, load_dataset
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import MultiTaskNetwork
 from mtlsearch.training._metrics import METRIC_DIRECTIONS
 from mtlsearch.training._module import EpochCallback, MultiTaskModule
 
-__all__ = ["TrainResult", "prepare_data", "train"]
+__all__ = ["TrainResult", "make_trainer", "prepare_data", "train"]
 
 
 @dataclass
@@ -92,6 +92,22 @@ def _quiet_lightning():
                 lg.setLevel(level)
 
 
+def make_trainer(training: TrainingConfig, *, progress: bool = False, **overrides: Any) -> pl.Trainer:
+    """A lean Trainer: one device, no logger, checkpoints or sanity checks (best weights are kept
+    in memory by the module); ``overrides`` go to ``pl.Trainer`` as they are."""
+    settings = {
+        "max_epochs": training.epochs,
+        "accelerator": training.accelerator,
+        "devices": 1,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": progress,
+        "enable_model_summary": False,
+        "num_sanity_val_steps": 0,
+    }
+    return pl.Trainer(**{**settings, **overrides})
+
+
 def train(
     config: RunConfig,
     data: MultiTaskData | None = None,
@@ -124,16 +140,7 @@ def train(
     test_loader = BatchLoader(data.test, training.eval_batch_size)
 
     with _quiet_lightning():
-        trainer = pl.Trainer(
-            max_epochs=training.epochs,
-            accelerator=training.accelerator,
-            devices=1,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=progress,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-        )
+        trainer = make_trainer(training, progress=progress)
         start = time.perf_counter()
         try:
             trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
