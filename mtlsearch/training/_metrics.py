@@ -50,6 +50,3 @@ def task_metrics(
     out["loss"] = float(losses.mean())
     return out
 
-
-def is_finite(metrics: dict[str, float]) -> bool:
-    return all(np.isfinite(v) for v in metrics.values())
