@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="sampler seed of both arms")
     parser.add_argument("--threads", type=int, default=1, help="torch threads in both arms")
     parser.add_argument("--min-resource", type=int, default=1)
-    parser.add_argument("--reduction-factor", type=int, default=2)
+    parser.add_argument("--reduction-factor", type=int, default=3)
     parser.add_argument("--min-trials", type=int, default=4)
     args = parser.parse_args()
     args.trials = args.trials or (12 if args.quick else 20)

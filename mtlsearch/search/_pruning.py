@@ -57,7 +57,7 @@ class PruningConfig:
 
     enabled: bool = False  # prune at the rungs; the per-epoch vectors are recorded either way
     min_resource: int = 1  # first rung, in completed epochs (1: after the first epoch)
-    reduction_factor: int = 2  # eta: rungs at min_resource * eta**k; keep the best 1/eta at each
+    reduction_factor: int = 3  # eta: rungs at min_resource * eta**k; keep the best 1/eta (ASHA default)
     min_trials: int = 4  # no pruning at a rung before this many trials (this one included) reached it
     rungs: tuple[int, ...] = ()  # explicit rungs in completed epochs, increasing; overrides min_resource
 

@@ -14,7 +14,7 @@
     timeout: null                  # seconds, or null
     storage: null                  # default: sqlite:///mtlsearch.db in the working directory
     seed: 0                        # training seed of every trial
-    pruning: {enabled: false, min_resource: 1, reduction_factor: 2, min_trials: 4}  # see _pruning.py
+    pruning: {enabled: false, min_resource: 1, reduction_factor: 3, min_trials: 4}  # see _pruning.py
     reference_point: null          # hypervolume reference per objective, e.g. [0.5, 0.25]; null: derived
 """
 

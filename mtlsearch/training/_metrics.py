@@ -49,4 +49,3 @@ def task_metrics(
             out[f"{task.name}/mse"] = float(losses[k])
     out["loss"] = float(losses.mean())
     return out
-

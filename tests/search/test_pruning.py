@@ -63,7 +63,8 @@ def test_rungs_count_completed_epochs_and_stop_before_the_last():
     assert rung_resources(4, 2, 4) == ()
     assert PruningConfig(rungs=(1, 3, 5)).rung_resources(5) == (1, 3)
     # the hook decides after epoch index rung - 1: rung 1 is the first epoch
-    assert EpochVectorPruner(["a", "b"], PruningConfig(enabled=True), epochs=4).rungs == (1, 2)
+    assert EpochVectorPruner(["a", "b"], PruningConfig(enabled=True, reduction_factor=2), epochs=4).rungs == (1, 2)
+    assert EpochVectorPruner(["a", "b"], PruningConfig(enabled=True), epochs=4).rungs == (1, 3)  # eta 3 by default
     assert EpochVectorPruner(["a", "b"], PruningConfig(enabled=False), epochs=4).rungs == ()
 
 
