@@ -73,11 +73,11 @@ def test_config_round_trips_through_yaml_dict(network):
     config = run_config_from_dict({"model": {"architecture": network.config.architecture}})
     restored = run_config_from_dict(config.to_dict())
     assert restored == config
-    model_only = run_config_from_dict({"model": {**config.to_dict()["model"], **SIZES_OF(network.config)}})
+    model_only = run_config_from_dict({"model": {**config.to_dict()["model"], **sizes_of(network.config)}})
     assert model_only.model == network.config
 
 
-def SIZES_OF(config: ModelConfig) -> dict:
+def sizes_of(config: ModelConfig) -> dict:
     return {
         k: getattr(config, k) for k in ("levels", "specific_experts", "shared_experts", "expert_hidden", "tower_hidden")
     }
