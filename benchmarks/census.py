@@ -1,6 +1,7 @@
 """Census-Income group 1 quality of the small fixed PLE (issue 2), mean over seeds.
 
-    python benchmarks/census.py [--epochs 5] [--seeds 0 1 2] [--lr 0.01] [--no-log1p] [--no-embed-numeric]
+    python benchmarks/census.py [--epochs 5] [--seeds 0 1 2] [--lr 0.01] [--lr-schedule cosine]
+                                [--no-log1p] [--no-embed-numeric]
 
 PLE with 2 levels, 1 specific and 1 shared expert of 16 units per level, towers of 8,
 embeddings of 4, batch 1024; model selection on validation (early stopping on the mean task
@@ -27,12 +28,17 @@ def main() -> None:
     parser.add_argument("--no-log1p", action="store_true", help="skip log1p on heavy-tailed numeric columns")
     parser.add_argument("--no-embed-numeric", action="store_true", help="numeric columns only standardised")
     parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (chosen on validation)")
+    parser.add_argument("--lr-schedule", default="constant", help="constant or cosine")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = census_ple(epochs=args.epochs)
     options = {**config.data.options, "log1p": not args.no_log1p, "embed_numeric": not args.no_embed_numeric}
-    config = replace(config, data=DataConfig("census-income", options), training=replace(config.training, lr=args.lr))
+    config = replace(
+        config,
+        data=DataConfig("census-income", options),
+        training=replace(config.training, lr=args.lr, lr_schedule=args.lr_schedule),
+    )
     data = prepare_data(config)
     rows = []
     for seed in args.seeds:
@@ -51,7 +57,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(
         f"PLE (2 levels, 1+1 experts of 16, towers 8, embedding 4, batch 1024), {args.epochs} epochs, "
-        f"lr {args.lr}, log1p {'off' if args.no_log1p else 'on'}, "
+        f"lr {args.lr} ({args.lr_schedule}), log1p {'off' if args.no_log1p else 'on'}, "
         f"numeric values embedded {'no' if args.no_embed_numeric else 'yes'}\n"
     )
     print(

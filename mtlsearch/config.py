@@ -29,6 +29,7 @@ from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import ModelConfig
 
 __all__ = [
+    "LR_SCHEDULES",
     "OPTIMIZERS",
     "DataConfig",
     "RunConfig",
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+LR_SCHEDULES = ("constant", "cosine")  # cosine: lr * (1 + cos(pi * step / total_steps)) / 2, per batch
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class TrainingConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     optimizer: str = "adam"  # one of OPTIMIZERS
+    lr_schedule: str = "constant"  # one of LR_SCHEDULES; cosine anneals to 0 over ``epochs``
     patience: int = 3  # epochs without validation improvement before stopping; 0 disables early stopping
     monitor: str = "loss"  # validation quantity for early stopping: "loss" (mean task loss) or "TASK/METRIC"
     eval_batch_size: int = 65536
@@ -102,6 +105,12 @@ class TrainingConfig:
                 f"unknown optimizer {self.optimizer!r}",
                 where="training.optimizer",
                 fix=f"use one of {', '.join(OPTIMIZERS)}",
+            )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise MtlsearchError(
+                f"unknown lr_schedule {self.lr_schedule!r}",
+                where="training.lr_schedule",
+                fix=f"use one of {', '.join(LR_SCHEDULES)}",
             )
 
 

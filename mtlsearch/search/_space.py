@@ -41,7 +41,7 @@ from optuna.trial import BaseTrial
 
 from mtlsearch._resources import find_yaml, shipped_dir
 from mtlsearch._strict import read_yaml
-from mtlsearch.config import OPTIMIZERS, RunConfig, TaskConfig
+from mtlsearch.config import LR_SCHEDULES, OPTIMIZERS, RunConfig, TaskConfig
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import ARCHITECTURES, ModelConfig
 
@@ -74,13 +74,16 @@ _KINDS: dict[str, str] = {
     "loss_decay": "float",  # per task: tasks[k].decay (gamma_k)
     "optimizer": "str",  # training.optimizer, one of OPTIMIZERS (before lr, so lr may depend on it)
     "lr": "float",  # training.lr
+    "lr_schedule": "str",  # training.lr_schedule, one of LR_SCHEDULES
     "weight_decay": "float",  # training.weight_decay
     "batch_size": "int",  # training.batch_size
 }
 PARAM_NAMES: tuple[str, ...] = tuple(_KINDS)
 PER_TASK_PARAMS: tuple[str, ...] = ("loss_weight", "loss_decay")
+_TRAINING_PARAMS = ("optimizer", "lr", "lr_schedule", "weight_decay", "batch_size")  # training.NAME
 _STRUCTURAL = ("levels", "specific_experts", "shared_experts")  # fixed or left free by ARCHITECTURES
-_NAMED = {"architecture": tuple(ARCHITECTURES), "optimizer": OPTIMIZERS}  # str parameters and their values
+# str parameters and their values
+_NAMED = {"architecture": tuple(ARCHITECTURES), "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES}
 _TYPES = {"int": ("int", "categorical"), "float": ("float", "categorical"), "str": ("categorical",)}
 _TYPE_KEYS = {
     "int": ("low", "high", "step", "log"),
@@ -258,7 +261,7 @@ def params_to_config(params: Mapping[str, Any], base: RunConfig) -> RunConfig:
     architecture = flat.get("architecture", base.model.architecture)
     model = _model(flat, base.model, architecture)
     tasks = _tasks(per_task, base.tasks)
-    training_fields = {name: flat[name] for name in ("optimizer", "lr", "weight_decay", "batch_size") if name in flat}
+    training_fields = {name: flat[name] for name in _TRAINING_PARAMS if name in flat}
     training = dataclasses.replace(base.training, **training_fields)
     return dataclasses.replace(base, model=model, tasks=tasks, training=training)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -14,7 +16,7 @@ from mtlsearch.data import Batch, TaskSpec
 from mtlsearch.models import MultiTaskNetwork
 from mtlsearch.training._metrics import METRIC_DIRECTIONS, task_losses, task_metrics
 
-__all__ = ["EpochCallback", "MultiTaskModule", "TrainingDiverged", "make_optimizer"]
+__all__ = ["EpochCallback", "MultiTaskModule", "TrainingDiverged", "cosine_schedule", "make_optimizer"]
 
 EpochCallback = Callable[[int, dict[str, float]], None]  # (epoch, validation metrics) -> None; may raise to stop
 
@@ -145,8 +147,30 @@ class MultiTaskModule(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self.last_metrics = self._epoch_metrics(self.trainer.test_dataloaders.split)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return make_optimizer(self.training_config, self.network.parameters())
+    def configure_optimizers(self) -> Any:
+        optimizer = make_optimizer(self.training_config, self.network.parameters())
+        if self.training_config.lr_schedule == "constant":
+            return optimizer
+        scheduler = cosine_schedule(optimizer, total_steps=int(self.trainer.estimated_stepping_batches))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def cosine_schedule(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Cosine annealing per step: the lr falls from its set value to 0 over ``total_steps``.
+
+    >>> optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    >>> schedule, lrs = cosine_schedule(optimizer, total_steps=4), []
+    >>> for _ in range(5):
+    ...     optimizer.step()
+    ...     schedule.step()
+    ...     lrs.append(round(schedule.get_last_lr()[0], 3))
+    >>> lrs
+    [0.854, 0.5, 0.146, 0.0, 0.0]
+    """
+    total = max(1, total_steps)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+    )
 
 
 def make_optimizer(config: TrainingConfig, params) -> torch.optim.Optimizer:

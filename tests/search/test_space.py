@@ -96,11 +96,7 @@ def test_to_dict_round_trips_through_json(name: str) -> None:
 def test_to_dict_is_the_content_not_the_location(tmp_path: Path) -> None:
     text = load_search_space("ple").source.read_text()  # type: ignore[union-attr]
     here, there = _write(tmp_path, text, "ple.yaml"), _write(tmp_path / "elsewhere", text, "ple.yaml")
-    assert (
-        load_search_space(here).to_dict()
-        == load_search_space(there).to_dict()
-        == load_search_space("ple").to_dict()
-    )
+    assert load_search_space(here).to_dict() == load_search_space(there).to_dict() == load_search_space("ple").to_dict()
 
 
 def test_family_covers_every_multi_task_architecture() -> None:
@@ -108,7 +104,7 @@ def test_family_covers_every_multi_task_architecture() -> None:
     assert space.architectures == ("shared-bottom", "mmoe", "ml-mmoe", "cgc", "ple")
     assert set(space.distributions(["t"])) == {
         name if name not in ("loss_weight", "loss_decay") else f"{name}.t" for name in PARAM_NAMES
-    } - {"optimizer"}
+    } - {"optimizer", "lr_schedule"}
 
 
 # --- conditional parameters -----------------------------------------------------------------
@@ -178,9 +174,7 @@ def test_fixed_trial_replay_of_stored_trials_gives_the_same_config(tmp_path: Pat
 
 
 def test_replay_without_a_searched_value_is_a_clear_error() -> None:
-    with pytest.raises(
-        MtlsearchError, match=r"search space 'ple': params.levels: cannot set levels: .*not found"
-    ):
+    with pytest.raises(MtlsearchError, match=r"search space 'ple': params.levels: cannot set levels: .*not found"):
         suggest_params(FixedTrial({}), load_search_space("ple"), TASKS)
 
 
@@ -255,9 +249,7 @@ def test_params_to_config_rejects_bad_params(params: dict, message: str) -> None
 # --- loading by name ------------------------------------------------------------------------
 
 
-def test_a_name_resolves_in_the_working_directory_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_name_resolves_in_the_working_directory_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "search_spaces").mkdir()
     own = _write(tmp_path / "search_spaces", "description: mine\nparams:\n  architecture: mmoe\n", "ple.yaml")
     monkeypatch.chdir(tmp_path)
@@ -329,6 +321,13 @@ def test_short_forms_become_optuna_distributions(tmp_path: Path) -> None:
     params = suggest_params(_study().ask(), space, ["a"])
     assert params["loss_weight.a"] == 2.0 and isinstance(params["loss_weight.a"], float)
     assert params["optimizer"] == "adamw"
+
+
+def test_lr_schedule_is_a_training_choice(tmp_path: Path) -> None:
+    text = "params:\n  architecture: mmoe\n  lr_schedule: {type: categorical, choices: [constant, cosine]}\n"
+    space = load_search_space(_write(tmp_path, text))
+    params = suggest_params(FixedTrial({"lr_schedule": "cosine"}), space, ["a"])
+    assert params_to_config(params, RunConfig()).training.lr_schedule == "cosine"
 
 
 # --- invalid spaces: one exact message each ---------------------------------------------------
@@ -412,8 +411,7 @@ BAD = [
     ),
     (
         A + "  expert_width: {type: categorical, choices: [32]}\n",
-        "params.expert_width.choices: a single choice 32 is not a search "
-        "(fix: fix the value with `expert_width: 32`)",
+        "params.expert_width.choices: a single choice 32 is not a search (fix: fix the value with `expert_width: 32`)",
     ),
     (
         A + "  expert_width: {type: categorical, choices: [16, 16]}\n",
@@ -449,6 +447,10 @@ BAD = [
     (
         A + "  optimizer: rmsprop\n",
         "params.optimizer: unknown optimizer 'rmsprop' (fix: use one of adam, adamw, sgd)",
+    ),
+    (
+        A + "  lr_schedule: {type: categorical, choices: [cosine, step]}\n",
+        "params.lr_schedule.choices[1]: unknown lr_schedule 'step' (fix: use one of constant, cosine)",
     ),
     # range semantics surface at load time, by building the config at every bound
     (
@@ -496,9 +498,7 @@ BAD = [
         A + "  lr: {type: float, low: 0.001, high: 0.1, when: {batch_size: [256]}}\n"
         "  batch_size: {type: categorical, choices: [256, 512]}\n",
         "params.lr.when.batch_size: batch_size is decided after lr "
-        "(fix: condition on a parameter decided before lr: "
-        + ", ".join(PARAM_NAMES[: PARAM_NAMES.index("lr")])
-        + ")",
+        "(fix: condition on a parameter decided before lr: " + ", ".join(PARAM_NAMES[: PARAM_NAMES.index("lr")]) + ")",
     ),
     (
         "params:\n  architecture: {type: categorical, choices: [mmoe, ple]}\n"

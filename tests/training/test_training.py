@@ -123,3 +123,32 @@ def test_result_reports_parameters_history_and_time(tiny_data):
     assert result.n_parameters == sum(p.numel() for p in result.network.parameters())
     assert [h["epoch"] for h in result.history] == [0, 1]
     assert result.train_seconds > 0
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_lr_schedule_sets_the_lr_of_every_step(tiny_data, monkeypatch, schedule):
+    """Cosine anneals per batch from lr to 0 over all planned epochs; constant keeps lr."""
+    from mtlsearch.training import _module
+
+    seen: list[float] = []
+    make_optimizer = _module.make_optimizer
+
+    def recording_optimizer(config, params):
+        optimizer = make_optimizer(config, params)
+        optimizer.register_step_pre_hook(lambda opt, args, kwargs: seen.append(opt.param_groups[0]["lr"]))
+        return optimizer
+
+    monkeypatch.setattr(_module, "make_optimizer", recording_optimizer)
+    train(tiny_config(epochs=2, patience=0, lr=0.05, lr_schedule=schedule), tiny_data)
+    steps = len(seen)
+    assert steps == 2 * math.ceil(len(tiny_data.train) / 16)
+    cosine = [(1 + math.cos(math.pi * i / steps)) / 2 for i in range(steps)]
+    factors = [1.0] * steps if schedule == "constant" else cosine
+    assert seen == pytest.approx([0.05 * f for f in factors])
+
+
+def test_unknown_lr_schedule_is_a_clear_error():
+    from mtlsearch.errors import MtlsearchError
+
+    with pytest.raises(MtlsearchError, match="unknown lr_schedule 'step'"):
+        tiny_config(lr_schedule="step")
