@@ -5,22 +5,25 @@ Runs each study twice with the same sampler seed, training seed and trial count,
 time and epochs spent and the hypervolume of the final validation front (COMPLETE trials only:
 a PRUNED trial keeps no values). Both arms share one hypervolume reference point: each
 objective's worst value over the completed trials of both arms, moved 10% of its range further.
-Torch runs single-threaded in both arms (``--threads``), so time is comparable.
+Torch runs single-threaded in both arms (``--threads``), so time is comparable; ``--parallel``
+runs the two arms at once in two processes, one core each.
 
     python benchmarks/pruning.py --quick            # < 2 minutes on 2 cores: ple on 3000 samples
     python benchmarks/pruning.py                    # ple as shipped (12000 samples, 20 trials)
     python benchmarks/pruning.py --census           # also census-family (data in MTLSEARCH_DATA_DIR)
+    python benchmarks/pruning.py --studies census-family --parallel
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import optuna
@@ -29,42 +32,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from mtlsearch.analysis import hypervolume, reference_point  # noqa: E402
 from mtlsearch.search import PruningConfig, StudyConfig, load_study_config, optimize  # noqa: E402
-
-REFERENCE_MARGIN = 0.1
-
-
-def _hypervolume_2d(points: Sequence[Sequence[float]], reference: Sequence[float], directions: Sequence[str]) -> float:
-    """Exact 2-D hypervolume by a sweep (used when ``mtlsearch.analysis`` is not there)."""
-    if len(directions) != 2:
-        raise ValueError("the built-in hypervolume is 2-D only")
-    signs = [-1.0 if d == "maximize" else 1.0 for d in directions]
-    ref = [s * r for s, r in zip(signs, reference)]
-    front = sorted(
-        p for p in ([s * v for s, v in zip(signs, point)] for point in points) if p[0] < ref[0] and p[1] < ref[1]
-    )
-    volume, best_y = 0.0, ref[1]
-    for x, y in front:
-        if y < best_y:
-            volume += (ref[0] - x) * (best_y - y)
-            best_y = y
-    return volume
-
-
-try:
-    from mtlsearch.analysis import hypervolume
-except ImportError:  # the analysis package is optional for this benchmark
-    hypervolume = _hypervolume_2d
-
-
-def _reference(values: list[list[float]], directions: Sequence[str]) -> list[float]:
-    """Each objective's worst value, ``REFERENCE_MARGIN`` of its range further out."""
-    out = []
-    for m, direction in enumerate(directions):
-        column = [v[m] for v in values]
-        margin = REFERENCE_MARGIN * ((max(column) - min(column)) or 1.0)
-        out.append(max(column) + margin if direction == "minimize" else min(column) - margin)
-    return out
 
 
 def _study_config(name: str, args: argparse.Namespace) -> StudyConfig:
@@ -79,6 +48,8 @@ def _study_config(name: str, args: argparse.Namespace) -> StudyConfig:
 
 def _arm(config: StudyConfig, pruning: PruningConfig, args: argparse.Namespace, folder: str) -> dict:
     """One optimize run; the totals of its trials."""
+    torch.set_num_threads(args.threads)  # again: a worker process of --parallel starts afresh
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     arm = dataclasses.replace(config, name=f"{config.name}-{'on' if pruning.enabled else 'off'}", pruning=pruning)
     start = time.perf_counter()
     study = optimize(arm, n_trials=args.trials, storage=f"sqlite:///{folder}/{arm.name}.db", seed=args.seed)
@@ -106,10 +77,15 @@ def run(name: str, args: argparse.Namespace) -> list[str]:
         min_trials=args.min_trials,
     )
     with tempfile.TemporaryDirectory() as folder:
-        off = _arm(config, PruningConfig(), args, folder)
-        on = _arm(config, pruning, args, folder)
+        if args.parallel:  # one process per arm, each on its own core
+            with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+                arms = [pool.submit(_arm, config, p, args, folder) for p in (PruningConfig(), pruning)]
+                off, on = (arm.result() for arm in arms)
+        else:
+            off = _arm(config, PruningConfig(), args, folder)
+            on = _arm(config, pruning, args, folder)
     directions = config.directions
-    reference = _reference(off["complete"] + on["complete"], directions)
+    reference = reference_point(off["complete"] + on["complete"], directions)
     rows = []
     for label, arm in (("off", off), (f"on (eta={args.reduction_factor}, min_trials={args.min_trials})", on)):
         arm["hv"] = hypervolume(arm["complete"], reference, directions)
@@ -131,6 +107,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="ple on 3000 samples, 12 trials (< 2 min on 2 cores)")
     parser.add_argument("--census", action="store_true", help="also census-family (MTLSEARCH_DATA_DIR)")
+    parser.add_argument("--studies", nargs="+", help="studies (default: ple [census-family])")
+    parser.add_argument("--parallel", action="store_true", help="run the two arms at once, one process each")
     parser.add_argument("--trials", type=int, default=None, help="trials per arm (default: 12 quick, 20)")
     parser.add_argument("--samples", type=int, default=None, help="override ple's n_samples (quick: 3000)")
     parser.add_argument("--seed", type=int, default=0, help="sampler seed of both arms")
@@ -145,8 +123,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     os.environ.setdefault("MTLSEARCH_DATA_DIR", str((ROOT / ".." / "shared" / "data").resolve()))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    studies = ["ple", *(["census-family"] if args.census else [])]
-    print(f"seed {args.seed}, {args.trials} trials per arm, torch threads {args.threads}\n")
+    studies = args.studies or ["ple", *(["census-family"] if args.census else [])]
+    arms = "at once, one process each" if args.parallel else "one after the other"
+    print(f"seed {args.seed}, {args.trials} trials per arm, torch threads {args.threads}, arms {arms}\n")
     print("| study | pruning | trials | complete/pruned/failed | epochs trained | train s | wall s | front | HV |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name in studies:

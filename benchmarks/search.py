@@ -2,25 +2,30 @@
 
     python benchmarks/search.py --study ple [--seeds 0 1 2] [--trials 30] [--random-trials 90]
                                 [--samplers tpe nsga2 gp] [--n-samples N] [--epochs E]
+                                [--data-option KEY=VALUE ...] [--parallel P]
 
 Every (sampler, seed) runs the study in its own temporary SQLite storage with 1 torch thread.
 All runs of one study share one reference point (each objective's worst value over every run,
 10% of the range beyond it), so their hypervolumes compare. Target (issue 3): the default
 sampler (TPE) after 30 trials reaches at least the hypervolume random search reaches after 90.
-``--n-samples``/``--epochs`` shrink the study's data and budget to fit a run on 2 cores.
+``--n-samples``/``--epochs``/``--data-option max_rows=N`` shrink the study's data and budget to
+fit a run on 2 cores; ``--parallel P`` runs P (sampler, seed) runs at once, one process each.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import multiprocessing
 import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import optuna
 import torch
+import yaml
 from _common import machine
 
 from mtlsearch.analysis import hypervolume, reference_point
@@ -30,6 +35,8 @@ from mtlsearch.search import SamplerConfig, load_study_config, optimize
 
 def run(config, sampler: str, seed: int, n_trials: int) -> tuple[list[list[float]], float]:
     """The objective vectors of the completed trials, in trial order, and the wall seconds."""
+    torch.set_num_threads(1)  # again: a worker process of --parallel starts afresh
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     config = dataclasses.replace(config, sampler=SamplerConfig(sampler, seed, {}), name=f"{config.name}-{sampler}")
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
@@ -48,21 +55,27 @@ def main() -> None:
     parser.add_argument("--samplers", nargs="+", default=["tpe", "nsga2", "gp"])
     parser.add_argument("--n-samples", type=int, help="override the data set's n_samples (synthetic data)")
     parser.add_argument("--epochs", type=int, help="override the per-trial epochs")
+    parser.add_argument("--data-option", action="append", default=[], help="KEY=VALUE (YAML) for the data set")
+    parser.add_argument("--parallel", type=int, default=1, help="runs at once, one process each")
     args = parser.parse_args()
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     config = load_study_config(args.study)
+    options = dict(config.data.options)
     if args.n_samples:
-        config = dataclasses.replace(
-            config, data=DataConfig(config.data.name, {**config.data.options, "n_samples": args.n_samples})
-        )
+        options["n_samples"] = args.n_samples
+    for option in args.data_option:
+        key, _, value = option.partition("=")
+        options[key] = yaml.safe_load(value)
+    config = dataclasses.replace(config, data=DataConfig(config.data.name, options))
     if args.epochs:
         config = dataclasses.replace(config, training=dataclasses.replace(config.training, epochs=args.epochs))
-    runs: dict[tuple[str, int], tuple[list[list[float]], float]] = {}
-    for seed in args.seeds:
-        for sampler in args.samplers:
-            runs[sampler, seed] = run(config, sampler, seed, args.trials)
-        runs["random", seed] = run(config, "random", seed, args.random_trials)
+    jobs = [(s, seed, args.trials) for seed in args.seeds for s in args.samplers]
+    jobs += [("random", seed, args.random_trials) for seed in args.seeds]
+    jobs.sort(key=lambda job: -job[2])  # the longest first, so parallel runs end together
+    with ProcessPoolExecutor(args.parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {(s, seed): pool.submit(run, config, s, seed, n) for s, seed, n in jobs}
+        runs = {key: future.result() for key, future in futures.items()}
     every = [v for values, _ in runs.values() for v in values]
     reference = reference_point(every, config.directions)
 
