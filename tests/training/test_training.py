@@ -152,3 +152,12 @@ def test_unknown_lr_schedule_is_a_clear_error():
 
     with pytest.raises(MtlsearchError, match="unknown lr_schedule 'step'"):
         tiny_config(lr_schedule="step")
+
+
+def test_training_shows_no_warning_users_cannot_act_on(tiny_data):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(tiny_config(), tiny_data)
+    assert not [w for w in caught if "LeafSpec" in str(w.message)]
