@@ -171,7 +171,16 @@ class StudyConfig:
         """What must not change when a study is resumed: data, objectives, training budget, seed."""
         plain = self.to_dict()
         kept = {k: plain[k] for k in ("data", "objectives", "training", "seed")}
+        for section, fields in _LATER_FIELDS.items():  # at their defaults they change nothing
+            for name, default in fields.items():
+                if kept[section].get(name) == default:
+                    del kept[section][name]
         return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# Fields added after studies were first stored, with their defaults: left out of the fingerprint
+# while at the default, so that a study stored by an earlier release still resumes.
+_LATER_FIELDS: dict[str, dict[str, object]] = {"training": {"lr_schedule": "constant"}}
 
 
 def study_path(name_or_path: str) -> Path:

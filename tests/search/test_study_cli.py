@@ -226,3 +226,20 @@ def test_ctrl_c_leaves_no_running_trial(tiny_template, tmp_path, monkeypatch, ca
     states = [t.state for t in load_study("tiny", storage).trials]
     assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL]
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_fields_added_later_keep_older_studies_resumable():
+    """A study stored before ``training.lr_schedule`` existed has the fingerprint of its config
+    without that field: at the default it must not change the fingerprint; set, it must."""
+    import dataclasses
+    import hashlib
+
+    from mtlsearch.search import load_study_config
+
+    config = load_study_config("ple")
+    plain = config.to_dict()
+    earlier = {k: plain[k] for k in ("data", "objectives", "training", "seed")}
+    del earlier["training"]["lr_schedule"]
+    assert config.fingerprint() == hashlib.sha256(json.dumps(earlier, sort_keys=True).encode()).hexdigest()[:16]
+    cosine = dataclasses.replace(config, training=dataclasses.replace(config.training, lr_schedule="cosine"))
+    assert cosine.fingerprint() != config.fingerprint()
