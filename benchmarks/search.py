@@ -65,7 +65,9 @@ def main() -> None:
     if args.n_samples:
         options["n_samples"] = args.n_samples
     for option in args.data_option:
-        key, _, value = option.partition("=")
+        key, equals, value = option.partition("=")
+        if not (key and equals):
+            parser.error(f"--data-option {option!r}: write KEY=VALUE, e.g. max_rows=10000")
         options[key] = yaml.safe_load(value)
     config = dataclasses.replace(config, data=DataConfig(config.data.name, options))
     if args.epochs:
