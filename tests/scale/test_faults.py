@@ -56,18 +56,20 @@ def wait_for(condition, timeout: float = 120.0, what: str = "condition"):
 
 
 def running_after_one_complete(db: Path) -> int | None:
-    """The number of a RUNNING trial that is training (it has its config), once one has completed."""
-    current = states(db)
-    if "COMPLETE" not in current.values():
+    """The number of a RUNNING trial that is training (it has its config) and started after the
+    first trial completed: with --jobs 2 a trial that ran beside the first one is nearly done."""
+    if "COMPLETE" not in states(db).values():
         return None
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as connection:
-        training = {
-            number
-            for (number,) in connection.execute(
-                "select number from trials join trial_user_attributes using (trial_id) where key = 'config'"
-            )
-        }
-    return next((n for n, s in current.items() if s == "RUNNING" and n in training), None)
+        (first_done,) = connection.execute(
+            "select min(datetime_complete) from trials where state = 'COMPLETE'"
+        ).fetchone()
+        row = connection.execute(
+            "select number from trials join trial_user_attributes using (trial_id) "
+            "where key = 'config' and state = 'RUNNING' and datetime_start > ? order by number",
+            (first_done,),
+        ).fetchone()
+    return None if row is None else row[0]
 
 
 def training_trial(storage: optuna.storages.BaseStorage) -> int | None:
