@@ -1,7 +1,8 @@
 """Samplers against random search: hypervolume of the validation Pareto front after N trials.
 
     python benchmarks/search.py --study ple [--seeds 0 1 2] [--trials 30] [--random-trials 90]
-                                [--samplers tpe nsga2 gp] [--n-samples N] [--epochs E]
+                                [--samplers tpe nsga2 gp 'tpe:multivariate=true,group=true']
+                                [--n-samples N] [--epochs E]
                                 [--data-option KEY=VALUE ...] [--parallel P]
 
 Every (sampler, seed) runs the study in its own temporary SQLite storage with 1 torch thread.
@@ -10,12 +11,15 @@ All runs of one study share one reference point (each objective's worst value ov
 sampler (TPE) after 30 trials reaches at least the hypervolume random search reaches after 90.
 ``--n-samples``/``--epochs``/``--data-option max_rows=N`` shrink the study's data and budget to
 fit a run on 2 cores; ``--parallel P`` runs P (sampler, seed) runs at once, one process each.
+A sampler is ``NAME`` or ``NAME:KEY=VALUE,...`` (keyword options of the Optuna sampler, values
+in YAML); a bare ``NAME`` that is the study file's sampler takes the file's options.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import multiprocessing
 import statistics
 import tempfile
@@ -33,11 +37,26 @@ from mtlsearch.config import DataConfig
 from mtlsearch.search import SamplerConfig, load_study_config, optimize
 
 
+def parse_sampler(spec: str, study_sampler: SamplerConfig) -> tuple[str, dict]:
+    """``NAME`` or ``NAME:KEY=VALUE,...`` as (name, options); a bare study sampler keeps its options."""
+    name, _, rest = spec.partition(":")
+    if not rest:
+        return name, dict(study_sampler.options) if name == study_sampler.name else {}
+    options = {}
+    for item in rest.split(","):
+        key, equals, value = item.partition("=")
+        if not (key and equals):
+            raise SystemExit(f"search.py: --samplers {spec!r}: write NAME:KEY=VALUE,..., e.g. tpe:multivariate=true")
+        options[key] = yaml.safe_load(value)
+    return name, options
+
+
 def run(config, sampler: str, seed: int, n_trials: int) -> tuple[list[list[float]], float]:
     """The objective vectors of the completed trials, in trial order, and the wall seconds."""
     torch.set_num_threads(1)  # again: a worker process of --parallel starts afresh
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    config = dataclasses.replace(config, sampler=SamplerConfig(sampler, seed, {}), name=f"{config.name}-{sampler}")
+    name, options = parse_sampler(sampler, config.sampler)
+    config = dataclasses.replace(config, sampler=SamplerConfig(name, seed, options), name=f"{config.name}-{name}")
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         study = optimize(config, n_trials=n_trials, storage=f"sqlite:///{Path(folder) / 'bench.db'}")
@@ -57,6 +76,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override the per-trial epochs")
     parser.add_argument("--data-option", action="append", default=[], help="KEY=VALUE (YAML) for the data set")
     parser.add_argument("--parallel", type=int, default=1, help="runs at once, one process each")
+    parser.add_argument("--save", type=Path, help="also write every run's objective values to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -72,12 +92,16 @@ def main() -> None:
     config = dataclasses.replace(config, data=DataConfig(config.data.name, options))
     if args.epochs:
         config = dataclasses.replace(config, training=dataclasses.replace(config.training, epochs=args.epochs))
+    for spec in args.samplers:
+        parse_sampler(spec, config.sampler)  # a usage error before any run
     jobs = [(s, seed, args.trials) for seed in args.seeds for s in args.samplers]
     jobs += [("random", seed, args.random_trials) for seed in args.seeds]
     jobs.sort(key=lambda job: -job[2])  # the longest first, so parallel runs end together
     with ProcessPoolExecutor(args.parallel, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {(s, seed): pool.submit(run, config, s, seed, n) for s, seed, n in jobs}
         runs = {key: future.result() for key, future in futures.items()}
+    if args.save:
+        args.save.write_text(json.dumps([[s, seed, values, wall] for (s, seed), (values, wall) in runs.items()]))
     every = [v for values, _ in runs.values() for v in values]
     reference = reference_point(every, config.directions)
 
