@@ -22,18 +22,13 @@ import pandas as pd
 import torch
 import yaml
 from _common import ROOT, machine
-from sklearn.ensemble import HistGradientBoostingClassifier
+from census_gbdt import fit_trees, tree_inputs
 from sklearn.metrics import roc_auc_score
 
 from mtlsearch.config import run_config_from_dict
-from mtlsearch.data import load_dataset
 from mtlsearch.training import prepare_data, train
 
 SPLITS = ("validation", "test")
-
-
-def _table(split) -> np.ndarray:
-    return np.concatenate([split.categorical.numpy().astype(float), split.numeric.numpy()], axis=1)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
@@ -50,23 +45,10 @@ def network_scores(config, data, seed: int) -> dict[str, np.ndarray]:
 
 def tree_scores(seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per split, the trees' probabilities (N, tasks) and the labels (N, tasks)."""
-    data = load_dataset("census-income", {"group": 1, "seed": 0, "embed_numeric": False})
-    n_categorical = len(data.features.categorical)
-    categorical = [i < n_categorical for i in range(n_categorical + len(data.features.numeric))]
-    x = {s: _table(getattr(data, s)) for s in ("train", *SPLITS)}
+    data, x, categorical = tree_inputs()
     scores = {s: np.zeros((len(x[s]), len(data.tasks))) for s in SPLITS}
     for t in range(len(data.tasks)):
-        model = HistGradientBoostingClassifier(
-            learning_rate=0.02,
-            max_iter=3000,
-            max_leaf_nodes=63,
-            categorical_features=categorical,
-            early_stopping=True,
-            validation_fraction=0.1,
-            n_iter_no_change=30,
-            random_state=seed,
-        )
-        model.fit(x["train"], data.train.labels[:, t].numpy())
+        model = fit_trees(x["train"], data.train.labels[:, t].numpy(), categorical, lr=0.02, leaves=63, seed=seed)
         for s in SPLITS:
             scores[s][:, t] = model.predict_proba(x[s])[:, 1]
     return scores, {s: getattr(data, s).labels.numpy() for s in SPLITS}

@@ -22,8 +22,35 @@ from sklearn.metrics import roc_auc_score
 from mtlsearch.data import load_dataset
 
 
-def _table(split) -> np.ndarray:
-    return np.concatenate([split.categorical.numpy().astype(float), split.numeric.numpy()], axis=1)
+def tree_inputs(seed: int = 0):
+    """Census group 1 as the trees see it: (data, {split: (N, features) array}, categorical mask).
+
+    The loader's own features and split (``seed`` splits the test file), numeric values not
+    embedded (trees split them directly), categorical codes as categories.
+    """
+    data = load_dataset("census-income", {"group": 1, "seed": seed, "embed_numeric": False})
+    n_categorical = len(data.features.categorical)
+    categorical = [i < n_categorical for i in range(n_categorical + len(data.features.numeric))]
+    x = {
+        name: np.concatenate([split.categorical.numpy().astype(float), split.numeric.numpy()], axis=1)
+        for name, split in (("train", data.train), ("validation", data.validation), ("test", data.test))
+    }
+    return data, x, categorical
+
+
+def fit_trees(x: np.ndarray, y: np.ndarray, categorical: list[bool], *, lr: float, leaves: int, seed: int):
+    """Gradient-boosted trees, early-stopped on 10% of the training rows."""
+    model = HistGradientBoostingClassifier(
+        learning_rate=lr,
+        max_iter=3000,
+        max_leaf_nodes=leaves,
+        categorical_features=categorical,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=30,
+        random_state=seed,
+    )
+    return model.fit(x, y)
 
 
 def main() -> None:
@@ -32,10 +59,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--leaves", type=int, default=63)
     args = parser.parse_args()
-    data = load_dataset("census-income", {"group": 1, "embed_numeric": False})
-    n_categorical = len(data.features.categorical)
-    categorical = [i < n_categorical for i in range(n_categorical + len(data.features.numeric))]
-    x = {name: _table(getattr(data, name)) for name in ("train", "validation", "test")}
+    data, x, categorical = tree_inputs()
+    n_categorical = sum(categorical)
     print(f"machine: {machine()}")
     print(
         f"HistGradientBoostingClassifier (lr {args.lr}, {args.leaves} leaves, early stopping on 10% of train), "
@@ -46,17 +71,9 @@ def main() -> None:
     for t, task in enumerate(data.tasks):
         validation, test, rounds = [], [], []
         for seed in args.seeds:
-            model = HistGradientBoostingClassifier(
-                learning_rate=args.lr,
-                max_iter=2000,
-                max_leaf_nodes=args.leaves,
-                categorical_features=categorical,
-                early_stopping=True,
-                validation_fraction=0.1,
-                n_iter_no_change=30,
-                random_state=seed,
+            model = fit_trees(
+                x["train"], data.train.labels[:, t].numpy(), categorical, lr=args.lr, leaves=args.leaves, seed=seed
             )
-            model.fit(x["train"], data.train.labels[:, t].numpy())
             for name, out in (("validation", validation), ("test", test)):
                 scores = model.predict_proba(x[name])[:, 1]
                 out.append(roc_auc_score(getattr(data, name).labels[:, t].numpy(), scores))
