@@ -43,9 +43,9 @@ def network_scores(config, data, seed: int) -> dict[str, np.ndarray]:
         return {s: result.network(getattr(data, s).categorical, getattr(data, s).numeric).numpy() for s in SPLITS}
 
 
-def tree_scores(seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def tree_scores(trees_data, seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Per split, the trees' probabilities (N, tasks) and the labels (N, tasks)."""
-    data, x, categorical = tree_inputs()
+    data, x, categorical = trees_data
     scores = {s: np.zeros((len(x[s]), len(data.tasks))) for s in SPLITS}
     for t in range(len(data.tasks)):
         model = fit_trees(x["train"], data.train.labels[:, t].numpy(), categorical, lr=0.02, leaves=63, seed=seed)
@@ -64,10 +64,11 @@ def main() -> None:
         config = run_config_from_dict(yaml.safe_load(handle))
     data = prepare_data(config)
     tasks = [t.name for t in data.tasks]
+    trees_data = tree_inputs()
     aucs: dict[tuple[str, str, str], list[float]] = {}  # (model, split, task) -> per seed
     for seed in args.seeds:
         net = network_scores(config, data, seed)
-        trees, labels = tree_scores(seed)
+        trees, labels = tree_scores(trees_data, seed)
         for s in SPLITS:
             assert np.array_equal(labels[s], getattr(data, s).labels.numpy()), "the two loaders' rows differ"
             for t, task in enumerate(tasks):

@@ -34,7 +34,8 @@ from _common import machine
 
 from mtlsearch.analysis import hypervolume, reference_point
 from mtlsearch.config import DataConfig
-from mtlsearch.search import SamplerConfig, load_study_config, optimize
+from mtlsearch.errors import MtlsearchError
+from mtlsearch.search import SamplerConfig, load_study_config, make_sampler, optimize
 
 
 def parse_sampler(spec: str, study_sampler: SamplerConfig) -> tuple[str, dict]:
@@ -92,8 +93,12 @@ def main() -> None:
     config = dataclasses.replace(config, data=DataConfig(config.data.name, options))
     if args.epochs:
         config = dataclasses.replace(config, training=dataclasses.replace(config.training, epochs=args.epochs))
-    for spec in args.samplers:
-        parse_sampler(spec, config.sampler)  # a usage error before any run
+    for spec in args.samplers:  # a bad name or option is a usage error before any run
+        name, options = parse_sampler(spec, config.sampler)
+        try:
+            make_sampler(dataclasses.replace(config, sampler=SamplerConfig(name, 0, options)))
+        except MtlsearchError as error:
+            parser.error(f"--samplers {spec!r}: {error}")
     jobs = [(s, seed, args.trials) for seed in args.seeds for s in args.samplers]
     jobs += [("random", seed, args.random_trials) for seed in args.seeds]
     jobs.sort(key=lambda job: -job[2])  # the longest first, so parallel runs end together
