@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -14,7 +16,7 @@ import torch
 import yaml
 
 from mtlsearch.cli import main
-from mtlsearch.search import load_study
+from mtlsearch.search import load_study, load_study_config
 
 
 def storage_snapshot(db: Path) -> list:
@@ -233,11 +235,6 @@ def test_ctrl_c_leaves_no_running_trial(tiny_template, tmp_path, monkeypatch, ca
 def test_fields_added_later_keep_older_studies_resumable():
     """A study stored before ``training.lr_schedule`` existed has the fingerprint of its config
     without that field: at the default it must not change the fingerprint; set, it must."""
-    import dataclasses
-    import hashlib
-
-    from mtlsearch.search import load_study_config
-
     config = load_study_config("ple")
     plain = config.to_dict()
     earlier = {k: plain[k] for k in ("data", "objectives", "training", "seed")}
