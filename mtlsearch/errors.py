@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["MtlsearchError"]
+__all__ = ["MtlsearchError", "UsageError"]
 
 
 class MtlsearchError(Exception):
@@ -28,3 +28,9 @@ class MtlsearchError(Exception):
         """The same error, prefixed with an outer location (e.g. a file name)."""
         inner = f"{where}: {self.where}" if self.where else where
         return MtlsearchError(self.message, where=inner, fix=self.fix)
+
+
+class UsageError(MtlsearchError):
+    """A command-line argument that cannot work (e.g. ``--storage ""``): exit code 2, as argparse's."""
+
+    exit_code = 2

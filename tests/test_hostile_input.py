@@ -290,3 +290,95 @@ def test_a_real_process_prints_no_traceback(tiny_template, tmp_path, args, messa
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr, result.stderr
+
+
+# Kind 3: storage URLs
+
+
+def _foreign_db(path: Path) -> bytes:
+    """An application's SQLite database (rollback journal, one table): what a typo'd URL may name."""
+    with sqlite3.connect(path) as connection:
+        connection.execute("create table users (id integer primary key, name text)")
+        connection.execute("insert into users (name) values ('ada')")
+    connection.close()
+    return path.read_bytes()
+
+
+def _journal_mode(path: Path) -> str:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+        return connection.execute("pragma journal_mode").fetchone()[0]
+
+
+def _one_error_line(capsys, command: str, message: str) -> None:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"mtlsearch {command}: error:") and message in err, err
+
+
+@pytest.mark.parametrize("command", ["optimize", "pareto", "export", "report", "dashboard", "baselines"])
+def test_kind3_a_foreign_sqlite_database_is_refused_and_left_byte_for_byte(
+    command, tiny_template, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    study = _study(tiny_template, tmp_path)
+    app = tmp_path / "app.db"
+    before = _foreign_db(app)
+    assert _journal_mode(app) == "delete"
+    args = {
+        "optimize": _optimize(study),
+        "pareto": ["pareto", "--study", "tiny"],
+        "export": ["export", "--study", "tiny", "--trial", "0", "--out", str(tmp_path / "out.yaml")],
+        "report": ["report", "--study", "tiny", "--out", str(tmp_path / "report.html")],
+        "dashboard": ["dashboard", "--study", "tiny", "--port", "0"],
+        "baselines": ["baselines", "--study", "tiny"],
+    }[command]
+    assert main([*args, "--storage", f"sqlite:///{app}"]) == 1
+    _one_error_line(capsys, command, "not an Optuna storage")
+    assert app.read_bytes() == before and _journal_mode(app) == "delete"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("app")) == ["app.db"]  # no -wal, -shm
+
+
+def test_kind3_a_file_that_is_no_database_is_refused_unchanged(tiny_template, tmp_path, capsys):
+    notes = tmp_path / "notes.db"
+    notes.write_text("not a database, but my notes\n" * 200)
+    before = notes.read_bytes()
+    assert main(_optimize(_study(tiny_template, tmp_path), "--storage", f"sqlite:///{notes}")) == 1
+    _one_error_line(capsys, "optimize", "not an Optuna storage")
+    assert notes.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pareto", "--study", "tiny"],
+        ["export", "--study", "tiny", "--trial", "0", "--out", "out.yaml"],
+        ["report", "--study", "tiny", "--out", "report.html"],
+        ["dashboard", "--study", "tiny", "--port", "0"],
+        ["baselines", "--study", "tiny"],
+    ],
+    ids=lambda a: a[0],
+)
+@pytest.mark.parametrize(
+    "url", ["sqlite:///mtlsearh.db", "journal:///mtlsearh.log", None], ids=["sqlite", "journal", "default"]
+)
+def test_kind3_read_only_commands_never_create_a_storage(args, url, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    storage = [] if url is None else ["--storage", url.replace(":///", f":///{tmp_path}/")]
+    assert main([*args, *storage]) == 1
+    _one_error_line(capsys, args[0], "no study storage here")
+    assert list(tmp_path.iterdir()) == []  # no mtlsearh.db, no mtlsearch.db, no out.yaml
+
+
+def test_kind3_an_empty_storage_url_is_a_usage_error(tiny_template, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    study = _study(tiny_template, tmp_path)
+    assert main(_optimize(study, "--storage", "")) == 2
+    _one_error_line(capsys, "optimize", "empty storage URL")
+    assert main(["pareto", "--study", "tiny", "--storage", " "]) == 2
+    _one_error_line(capsys, "pareto", "empty storage URL")
+    assert not (tmp_path / "mtlsearch.db").exists()
+
+
+def test_kind3_in_memory_storage_with_several_jobs_is_a_usage_error_saying_why(tiny_template, tmp_path, capsys):
+    study = _study(tiny_template, tmp_path)
+    assert main(_optimize(study, "--storage", "sqlite:///:memory:", "--jobs", "2")) == 2
+    _one_error_line(capsys, "optimize", "in-memory database lives in one process")

@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args) or 0
     except MtlsearchError as error:
         print(f"mtlsearch {args.command}: error: {error}", file=sys.stderr)
-        return 1
+        return getattr(error, "exit_code", 1)
     except KeyboardInterrupt as error:
         print(f"mtlsearch {args.command}: {_interrupted(args, error)}", file=sys.stderr)
         return getattr(error, "exit_code", 130)

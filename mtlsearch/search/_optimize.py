@@ -24,6 +24,7 @@ from mtlsearch.search._space import SearchSpace, load_search_space, params_to_co
 from mtlsearch.search._storage import (
     DEFAULT_GRACE_PERIOD,
     DEFAULT_HEARTBEAT_INTERVAL,
+    check_workers,
     open_storage,
     resolve_storage_url,
     supports_heartbeat,
@@ -261,7 +262,7 @@ class _Prepared:
 def _prepare(study: StudyConfig | str, storage: str | None, seed: int | None) -> _Prepared:
     """Everything that can fail on bad input, before the storage is touched."""
     config = study if isinstance(study, StudyConfig) else load_study_config(study)
-    storage_url = resolve_storage_url(storage or config.storage)
+    storage_url = resolve_storage_url(config.storage if storage is None else storage)
     space = load_search_space(str(config.search_space_path()))
     base = config.base_run_config()
     try:
@@ -428,6 +429,7 @@ def optimize(
     >>> study = optimize("ple", n_trials=2, storage="sqlite:///ple.db")  # doctest: +SKIP
     """
     prepared = _prepare(study, storage, seed)
+    check_workers(prepared.storage_url, jobs)
     n_trials = prepared.config.n_trials if n_trials is None else n_trials
     timeout = prepared.config.timeout if timeout is None else timeout
     if n_trials < 1 or jobs < 1:

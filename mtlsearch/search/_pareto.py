@@ -21,9 +21,12 @@ _THRESHOLD = re.compile(r"^\s*([\w\-.]+(?:/[\w\-.]+)?)\s*(>=|<=|>|<)\s*([-+0-9.e
 
 
 def load_study(name: str, storage: str | None) -> optuna.Study:
-    """Load a stored study by name; the error lists the names the storage holds."""
+    """Load a stored study by name; the error lists the names the storage holds.
+
+    Never creates a storage: a missing file or an empty database is an error (see ``open_storage``).
+    """
     url = resolve_storage_url(storage)
-    backend = open_storage(url)
+    backend = open_storage(url, create=False)
     names = optuna.study.get_all_study_names(backend)
     if name not in names:
         raise MtlsearchError(
