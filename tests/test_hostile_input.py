@@ -382,3 +382,64 @@ def test_kind3_in_memory_storage_with_several_jobs_is_a_usage_error_saying_why(t
     study = _study(tiny_template, tmp_path)
     assert main(_optimize(study, "--storage", "sqlite:///:memory:", "--jobs", "2")) == 2
     _one_error_line(capsys, "optimize", "in-memory database lives in one process")
+
+
+# Kind 4b: resuming a study on changed data
+
+
+def _schema_study(tiny, folder: Path) -> tuple[str, Path, Path]:
+    """The small study on a CSV table whose schema is a file beside the study."""
+    import yaml
+
+    table = Path(_csv(folder, GOOD_ROWS))
+    schema = folder / "schema.yaml"
+    schema.write_text(yaml.safe_dump(TABLE_SCHEMA))
+    study = _study(
+        tiny,
+        folder,
+        name="table",
+        data={"name": "tabular", "options": {"path": str(table), "schema": "schema.yaml"}},
+        objectives=[{"task": "y", "metric": "auc"}],
+    )
+    return study, schema, table
+
+
+@pytest.mark.parametrize("edit", ["schema", "table"])
+def test_kind4b_a_changed_data_file_is_refused_like_a_changed_study_file(
+    edit, tiny_template, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    study, schema, table = _schema_study(tiny_template, tmp_path)
+    storage = f"sqlite:///{tmp_path / 'data.db'}"
+    assert main(_optimize(study, "--storage", storage)) == 0
+    capsys.readouterr()
+    before = snapshot(tmp_path / "data.db")
+    if edit == "schema":  # any edit of the schema file counts: its content is hashed
+        schema.write_text(schema.read_text().replace("tasks:", "# edited\ntasks:"))
+    else:
+        table.write_text(table.read_text() + "a,9.9,1\nb,9.8,0\n")
+    assert main(_optimize(study, "--storage", storage)) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the "study ...: storage ..." line
+    assert err.startswith("mtlsearch optimize: error:") and "content of its data files" in err, err
+    assert "--force-new-version" in err
+    assert snapshot(tmp_path / "data.db") == before
+    assert main(_optimize(study, "--storage", storage, "--force-new-version")) == 0
+    from mtlsearch.search import load_study
+
+    assert len(load_study("table-v2", storage).trials) == 1 and len(load_study("table", storage).trials) == 1
+
+
+def test_kind4b_a_study_stored_without_the_data_fingerprint_still_resumes(tiny_template, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    study, _, _ = _schema_study(tiny_template, tmp_path)
+    db = tmp_path / "old.db"
+    assert main(_optimize(study, "--storage", f"sqlite:///{db}")) == 0
+    with sqlite3.connect(db) as connection:  # as an earlier release stored it
+        connection.execute("delete from study_user_attributes where key = 'mtlsearch.data_fingerprint'")
+    connection.close()
+    assert main(_optimize(study, "--storage", f"sqlite:///{db}")) == 0
+    with sqlite3.connect(db) as connection:
+        (count,) = connection.execute("select count(*) from trials").fetchone()
+        keys = [k for (k,) in connection.execute("select key from study_user_attributes")]
+    connection.close()
+    assert count == 2 and "mtlsearch.data_fingerprint" in keys  # resumed, and fingerprinted from now on

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import math
 import os
@@ -13,12 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.trial import FrozenTrial
 
 from mtlsearch._interrupt import Signalled, cooperative_signals, raise_if_interrupted
 from mtlsearch.config import RunConfig
 from mtlsearch.data import MultiTaskData
 from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._fingerprint import data_fingerprint
 from mtlsearch.search._pruning import EpochVectorPruner
 from mtlsearch.search._space import SearchSpace, load_search_space, params_to_config, suggest_params
 from mtlsearch.search._storage import (
@@ -42,16 +45,19 @@ __all__ = [
     "EpochHook",
     "Objective",
     "ResultHook",
+    "TrialSeededSampler",
     "create_or_load_study",
     "make_sampler",
     "new_version",
     "optimize",
     "study_hooks",
+    "trial_seed",
 ]
 
 STUDY_ATTR = "mtlsearch.study"  # the study config, stored with the study
 SPACE_ATTR = "mtlsearch.search_space"  # the search space, stored with the study
 FINGERPRINT_ATTR = "mtlsearch.fingerprint"
+DATA_FINGERPRINT_ATTR = "mtlsearch.data_fingerprint"  # the files behind data: (see _fingerprint.py)
 MAX_FAILURES_IN_A_ROW = 5  # with no completed trial in this run, this many failures stop the study
 
 
@@ -68,13 +74,83 @@ def make_sampler(config: StudyConfig, seed: int | None = None) -> optuna.sampler
     if config.sampler.name == "gp":
         options.setdefault("warn_independent_sampling", False)
     try:
-        return factories[config.sampler.name](seed=seed, **options)
+        sampler = factories[config.sampler.name](seed=seed, **options)
     except TypeError as error:
         raise MtlsearchError(
             str(error).replace("__init__() ", ""),
             where=f"{config.source}: sampler.options",
             fix=f"use the keyword arguments of Optuna's {factories[config.sampler.name].__name__}",
         ) from None
+    return sampler if seed is None else TrialSeededSampler(sampler, seed)
+
+
+SAMPLER_SEED_ATTR = "sampler_seed"  # trial user attribute: the seed its parameters were drawn with
+
+
+def trial_seed(study_seed: int, trial_number: int) -> int:
+    """The sampler seed of trial ``trial_number``: a hash of the study's seed and the number.
+
+    Trial numbers are unique within a study (the storage hands them out atomically), so every
+    process and machine joining a study draws from its own stream, while one command with a fixed
+    seed on a fresh study is reproducible. 32 bits, as numpy's ``RandomState`` takes.
+    """
+    digest = hashlib.sha256(f"mtlsearch-sampler:{study_seed}:{trial_number}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def _reseed(sampler: optuna.samplers.BaseSampler, seed: int) -> None:
+    """Seed every random state of ``sampler`` and of the samplers it holds, in place.
+
+    Optuna's samplers keep a ``LazyRandomState`` (NSGA-II shares the same object with its
+    crossover strategy, so seeding it in place reaches that too) and a fallback sampler.
+    """
+    for value in vars(sampler).values():
+        if isinstance(value, LazyRandomState):
+            value.rng.seed(seed)
+        elif isinstance(value, optuna.samplers.BaseSampler):
+            _reseed(value, seed)
+
+
+class TrialSeededSampler(optuna.samplers.BaseSampler):
+    """A seeded Optuna sampler, reseeded before each trial with :func:`trial_seed`.
+
+    Seeding a sampler once per process makes every process that joins a study (``--jobs``,
+    several machines on one PostgreSQL, a resumed run) replay the same sequence of draws. Here
+    each trial's draws depend on the study seed and the trial's number, which no two trials share;
+    the seed is stored as the trial's user attribute ``sampler_seed``. The model of the history
+    (TPE's densities, NSGA-II's population, the GP) is the wrapped sampler's, unchanged.
+    """
+
+    def __init__(self, sampler: optuna.samplers.BaseSampler, seed: int) -> None:
+        self.sampler = sampler
+        self.seed = seed
+
+    def __getattr__(self, name: str) -> Any:  # e.g. TPESampler's options, read by tools
+        sampler = self.__dict__.get("sampler")
+        if sampler is None:  # while unpickling or copying
+            raise AttributeError(name)
+        return getattr(sampler, name)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        seed = trial_seed(self.seed, trial.number)
+        _reseed(self.sampler, seed)
+        study._storage.set_trial_user_attr(trial._trial_id, SAMPLER_SEED_ATTR, seed)
+        self.sampler.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict:
+        return self.sampler.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial, search_space: dict) -> dict[str, Any]:
+        return self.sampler.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str, distribution) -> Any:
+        return self.sampler.sample_independent(study, trial, param_name, distribution)
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state, values) -> None:
+        self.sampler.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.sampler.reseed_rng()
 
 
 def _check_objectives(config: StudyConfig, data: MultiTaskData) -> None:
@@ -98,6 +174,9 @@ def _changes(config: StudyConfig, space: SearchSpace, summary: optuna.study.Stud
     changed = []
     if attrs.get(FINGERPRINT_ATTR) != config.fingerprint():
         changed.append("data, objectives, training budget or seed")
+    # Studies stored before the data fingerprint existed have none: they resume (and get one).
+    if DATA_FINGERPRINT_ATTR in attrs and attrs[DATA_FINGERPRINT_ATTR] != data_fingerprint(config.data, config.source):
+        changed.append("content of its data files (a schema or table file changed since)")
     if stored_space is not None and stored_space != space.to_dict():
         changed.append("search space")
     if [d.name.lower() for d in summary.directions] != config.directions:
@@ -136,6 +215,9 @@ def create_or_load_study(config: StudyConfig, storage_url: str, space: SearchSpa
     study = optuna.create_study(
         storage=storage, sampler=sampler, study_name=config.name, directions=config.directions, load_if_exists=True
     )
+    stored = existing[config.name].user_attrs if config.name in existing else {}
+    if DATA_FINGERPRINT_ATTR not in stored:
+        study.set_user_attr(DATA_FINGERPRINT_ATTR, data_fingerprint(config.data, config.source))
     if config.name not in existing or FINGERPRINT_ATTR not in existing[config.name].user_attrs:
         with warnings.catch_warnings():  # experimental in Optuna 5, but what the dashboard reads
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -453,8 +535,8 @@ def optimize(
     threads = max(1, (os.cpu_count() or 1) // len(shares))
     base_seed = config.sampler.seed if seed is None else seed
     args = [
-        (config, prepared.storage_url, share, timeout, None if base_seed is None else base_seed + i, threads, beat)
-        for i, share in enumerate(shares)
+        (config, prepared.storage_url, share, timeout, base_seed, threads, beat)  # trial_seed sets each trial apart
+        for share in shares
     ]
     try:
         run_workers(_worker, args, worker_gpus(len(shares), config.training.accelerator), what=f"study {config.name!r}")
