@@ -12,7 +12,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 
-from mtlsearch.training import METRIC_DIRECTIONS
+from mtlsearch.search._study import _METRIC_DIRECTIONS as METRIC_DIRECTIONS  # no torch: read by pareto
 
 __all__ = ["BASELINES_ATTR", "SEESAW_BEATEN", "SEESAW_SHOWN", "mtl_gain", "seesaw", "stored_baselines", "trial_gains"]
 

@@ -6,7 +6,6 @@ import argparse
 import shlex
 import sys
 
-from mtlsearch.search import format_trials, optimize, pareto_trials
 from mtlsearch.search._storage import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 
 
@@ -56,6 +55,8 @@ def resume_command(args: argparse.Namespace, storage_url: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mtlsearch.search import format_trials, optimize, pareto_trials  # late: training imports torch
+
     study = optimize(
         args.study,
         n_trials=args.n_trials,

@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from mtlsearch.config import load_run_config
-from mtlsearch.training import prepare_data, train
-from mtlsearch.training._artifacts import write_artifacts
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -23,6 +19,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mtlsearch.config import load_run_config  # late: `mtlsearch --help` must not import torch
+    from mtlsearch.training import prepare_data, train
+    from mtlsearch.training._artifacts import write_artifacts
+
     config = load_run_config(args.config)
     data = prepare_data(config)
     result = train(config, data, progress=args.progress)

@@ -1,18 +1,32 @@
 """Data sets as tensors: synthetic generators, UCI Census-Income and users' own tables."""
 
-from mtlsearch.data._dataset import (
-    TASK_TYPES,
-    Batch,
-    BatchLoader,
-    FeatureSpec,
-    MultiTaskData,
-    Split,
-    TaskColumns,
-    TaskSpec,
-    from_frames,
-)
-from mtlsearch.data._registry import DATASETS, dataset_options, load_dataset
-from mtlsearch.data._synthetic import generate_regression_pair, synthetic, synthetic_video
+from mtlsearch._lazy import lazy_exports
+
+# Imported on first use (see mtlsearch._lazy): reading a study must not import torch.
+_SUBMODULES = {
+    "_dataset": (
+        "TASK_TYPES",
+        "Batch",
+        "BatchLoader",
+        "FeatureSpec",
+        "MultiTaskData",
+        "Split",
+        "TaskColumns",
+        "TaskSpec",
+        "from_frames",
+    ),
+    "_registry": (
+        "DATASETS",
+        "dataset_options",
+        "load_dataset",
+    ),
+    "_synthetic": (
+        "generate_regression_pair",
+        "synthetic",
+        "synthetic_video",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES)
 
 __all__ = [
     "DATASETS",

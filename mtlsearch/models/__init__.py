@@ -1,7 +1,22 @@
 """The MTL model family: single-task, shared-bottom, MMoE, ML-MMoE, CGC and PLE as one network."""
 
-from mtlsearch.models._config import ARCHITECTURES, ArchitectureRule, ModelConfig
-from mtlsearch.models._network import BatchedLinear, BatchedMLP, GateWeights, MultiTaskNetwork
+from mtlsearch._lazy import lazy_exports
+
+# Imported on first use (see mtlsearch._lazy): reading a study must not import torch.
+_SUBMODULES = {
+    "_config": (
+        "ARCHITECTURES",
+        "ArchitectureRule",
+        "ModelConfig",
+    ),
+    "_network": (
+        "BatchedLinear",
+        "BatchedMLP",
+        "GateWeights",
+        "MultiTaskNetwork",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES)
 
 __all__ = [
     "ARCHITECTURES",

@@ -1,30 +1,60 @@
 """Search spaces, studies, the optimisation loop, the Pareto front and export."""
 
-from mtlsearch.search._export import export_trial, trial_config
-from mtlsearch.search._optimize import Objective, create_or_load_study, make_sampler, optimize
-from mtlsearch.search._pareto import format_trials, load_study, metric_names, pareto_trials, pick_trial, trial_row
-from mtlsearch.search._pruning import (
-    INTERMEDIATE_ATTR,
-    EpochVectorPruner,
-    PruningConfig,
-    crowding_distances,
-    pareto_ranks,
-    rung_order,
-    rung_resources,
-    survives_rung,
-)
-from mtlsearch.search._space import (
-    PARAM_NAMES,
-    PER_TASK_PARAMS,
-    ParamSpec,
-    SearchSpace,
-    available_search_spaces,
-    load_search_space,
-    params_to_config,
-    suggest_params,
-)
-from mtlsearch.search._storage import open_storage, resolve_storage_url
-from mtlsearch.search._study import SAMPLERS, ObjectiveSpec, SamplerConfig, StudyConfig, load_study_config
+from mtlsearch._lazy import lazy_exports
+
+# Imported on first use (see mtlsearch._lazy): reading a study must not import torch.
+_SUBMODULES = {
+    "_export": (
+        "export_trial",
+        "trial_config",
+    ),
+    "_optimize": (
+        "Objective",
+        "create_or_load_study",
+        "make_sampler",
+        "optimize",
+    ),
+    "_pareto": (
+        "format_trials",
+        "load_study",
+        "metric_names",
+        "pareto_trials",
+        "pick_trial",
+        "trial_row",
+    ),
+    "_pruning": (
+        "INTERMEDIATE_ATTR",
+        "EpochVectorPruner",
+        "PruningConfig",
+        "crowding_distances",
+        "pareto_ranks",
+        "rung_order",
+        "rung_resources",
+        "survives_rung",
+    ),
+    "_space": (
+        "PARAM_NAMES",
+        "PER_TASK_PARAMS",
+        "ParamSpec",
+        "SearchSpace",
+        "available_search_spaces",
+        "load_search_space",
+        "params_to_config",
+        "suggest_params",
+    ),
+    "_storage": (
+        "open_storage",
+        "resolve_storage_url",
+    ),
+    "_study": (
+        "SAMPLERS",
+        "ObjectiveSpec",
+        "SamplerConfig",
+        "StudyConfig",
+        "load_study_config",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES)
 
 __all__ = [
     "INTERMEDIATE_ATTR",

@@ -10,11 +10,10 @@ import optuna
 from mtlsearch._strict import from_plain
 from mtlsearch.config import RunConfig, save_run_config
 from mtlsearch.errors import MtlsearchError
-from mtlsearch.search._optimize import SPACE_ATTR, STUDY_ATTR
 from mtlsearch.search._pareto import load_study, metric_names, pick_trial
 from mtlsearch.search._space import SearchSpace, params_to_config, suggest_params
 from mtlsearch.search._storage import resolve_storage_url
-from mtlsearch.search._study import StudyConfig
+from mtlsearch.search._study import SPACE_ATTR, STUDY_ATTR, StudyConfig
 
 __all__ = ["export_trial", "trial_config"]
 

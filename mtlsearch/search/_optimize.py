@@ -32,7 +32,7 @@ from mtlsearch.search._storage import (
     resolve_storage_url,
     supports_heartbeat,
 )
-from mtlsearch.search._study import StudyConfig, load_study_config
+from mtlsearch.search._study import SPACE_ATTR, STUDY_ATTR, StudyConfig, load_study_config
 from mtlsearch.search._workers import (
     Interrupted,
     run_workers,
@@ -54,8 +54,6 @@ __all__ = [
     "trial_seed",
 ]
 
-STUDY_ATTR = "mtlsearch.study"  # the study config, stored with the study
-SPACE_ATTR = "mtlsearch.search_space"  # the search space, stored with the study
 FINGERPRINT_ATTR = "mtlsearch.fingerprint"
 DATA_FINGERPRINT_ATTR = "mtlsearch.data_fingerprint"  # the files behind data: (see _fingerprint.py)
 MAX_FAILURES_IN_A_ROW = 5  # with no completed trial in this run, this many failures stop the study

@@ -31,11 +31,14 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import optuna
 
 from mtlsearch.errors import MtlsearchError
-from mtlsearch.training import EpochCallback
+
+if TYPE_CHECKING:
+    from mtlsearch.training import EpochCallback
 
 __all__ = [
     "INTERMEDIATE_ATTR",

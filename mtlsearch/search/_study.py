@@ -31,7 +31,6 @@ from mtlsearch._strict import from_plain, read_yaml, to_plain
 from mtlsearch.config import DataConfig, RunConfig, TaskConfig, TrainingConfig
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search._pruning import PruningConfig
-from mtlsearch.training import METRIC_DIRECTIONS
 
 __all__ = ["SAMPLERS", "ObjectiveSpec", "SamplerConfig", "StudyConfig", "load_study_config", "study_path"]
 
@@ -47,11 +46,11 @@ class ObjectiveSpec:
     direction: str = ""  # "maximize" or "minimize"; empty: from the metric (AUC up, MSE/logloss down)
 
     def __post_init__(self) -> None:
-        if self.metric not in METRIC_DIRECTIONS:
+        if self.metric not in _METRIC_DIRECTIONS:
             raise MtlsearchError(
                 f"unknown metric {self.metric!r}",
                 where=f"objectives.{self.task}.metric",
-                fix=f"use one of {', '.join(METRIC_DIRECTIONS)}",
+                fix=f"use one of {', '.join(_METRIC_DIRECTIONS)}",
             )
         if self.direction not in ("", "maximize", "minimize"):
             raise MtlsearchError(
@@ -67,7 +66,7 @@ class ObjectiveSpec:
 
     @property
     def resolved_direction(self) -> str:
-        return self.direction or METRIC_DIRECTIONS[self.metric]
+        return self.direction or _METRIC_DIRECTIONS[self.metric]
 
 
 @dataclass(frozen=True)
@@ -177,6 +176,13 @@ class StudyConfig:
                     del kept[section][name]
         return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
 
+
+# The metrics' own directions (as training._metrics.METRIC_DIRECTIONS, which imports torch).
+_METRIC_DIRECTIONS = {"auc": "maximize", "logloss": "minimize", "mse": "minimize"}
+
+# Study user attributes written by optimize: the study config, its search space, the fingerprint.
+STUDY_ATTR = "mtlsearch.study"
+SPACE_ATTR = "mtlsearch.search_space"
 
 # Fields added after studies were first stored, with their defaults: left out of the fingerprint
 # while at the default, so that a study stored by an earlier release still resumes.

@@ -1,8 +1,29 @@
 """Training: the LightningModule, metrics and the ``train`` entry point."""
 
-from mtlsearch.training._metrics import METRIC_DIRECTIONS, OBJECTIVE_METRIC, task_losses, task_metrics
-from mtlsearch.training._module import EpochCallback, MultiTaskModule, TrainingDiverged, make_optimizer
-from mtlsearch.training._train import TrainResult, make_trainer, prepare_data, train
+from mtlsearch._lazy import lazy_exports
+
+# Imported on first use (see mtlsearch._lazy): reading a study must not import torch.
+_SUBMODULES = {
+    "_metrics": (
+        "METRIC_DIRECTIONS",
+        "OBJECTIVE_METRIC",
+        "task_losses",
+        "task_metrics",
+    ),
+    "_module": (
+        "EpochCallback",
+        "MultiTaskModule",
+        "TrainingDiverged",
+        "make_optimizer",
+    ),
+    "_train": (
+        "TrainResult",
+        "make_trainer",
+        "prepare_data",
+        "train",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES)
 
 __all__ = [
     "METRIC_DIRECTIONS",
