@@ -8,6 +8,7 @@ import hashlib
 import logging
 import math
 import os
+import shlex
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ from mtlsearch.search._storage import (
     DEFAULT_GRACE_PERIOD,
     DEFAULT_HEARTBEAT_INTERVAL,
     check_workers,
+    is_storage_failure,
     open_storage,
     resolve_storage_url,
+    storage_lost,
     supports_heartbeat,
 )
 from mtlsearch.search._study import SPACE_ATTR, STUDY_ATTR, StudyConfig, load_study_config
@@ -413,6 +416,13 @@ def _run(
                 callbacks=[*study_callbacks, stopper, lambda study, trial: raise_if_interrupted()],
                 show_progress_bar=progress,
             )
+    except Exception as error:
+        if not is_storage_failure(error):
+            raise
+        resume = (
+            f"mtlsearch optimize --study {shlex.quote(config.source or config.name)} --storage {prepared.storage_url}"
+        )
+        raise storage_lost(error, url=prepared.storage_url, resume=resume) from None
     except (KeyboardInterrupt, Signalled) as error:
         objective.fail_running(study)
         raise Interrupted(
@@ -431,7 +441,9 @@ class _NoInterruptTraceback(logging.Filter):
     """Optuna logs a failed trial with its traceback; for an interrupted one the reason suffices."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+        if record.exc_info and (
+            isinstance(record.exc_info[1], KeyboardInterrupt) or is_storage_failure(record.exc_info[1])
+        ):
             record.exc_info, record.exc_text = None, None
         return True
 

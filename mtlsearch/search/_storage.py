@@ -35,10 +35,13 @@ __all__ = [
     "DEFAULT_STORAGE_FILE",
     "OPTUNA_TABLES",
     "SQLITE_BUSY_TIMEOUT",
+    "StorageLost",
     "check_workers",
     "is_in_memory",
+    "is_storage_failure",
     "open_storage",
     "resolve_storage_url",
+    "storage_lost",
     "supports_heartbeat",
 ]
 
@@ -73,6 +76,31 @@ def resolve_storage_url(url: str | None) -> str:
             fix="use sqlite:///path/to/file.db, journal:///path/to/file.log or postgresql://user:password@host/database",
         )
     return url
+
+
+class StorageLost(MtlsearchError):
+    """The database went away (server stopped, database dropped, network gone) while a study ran."""
+
+
+def is_storage_failure(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is the database failing, rather than bad input or a bug."""
+    while error is not None:
+        if isinstance(error, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)):
+            return True
+        if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def storage_lost(error: BaseException, *, url: str, resume: str) -> StorageLost:
+    """One line: the storage was lost, why, and the command that resumes once it is back."""
+    reason = " ".join(str(getattr(error, "orig", None) or error).split())[:160]
+    return StorageLost(
+        f"the storage was lost ({reason})",
+        where=_redact(url),
+        fix=f"when the database is back, resume with: {resume}",
+    )
 
 
 def check_workers(url: str, jobs: int) -> None:

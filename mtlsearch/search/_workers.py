@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -86,7 +87,11 @@ def _entry(target: Callable[..., None], args: tuple, index: int, gpu: str | None
         reports.put(WorkerReport(index, "interrupted", getattr(error, "signal_name", "SIGINT")))
         raise SystemExit(130) from None
     except MtlsearchError as error:
-        reports.put(WorkerReport(index, "error", str(error)))
+        if type(error).__name__ == "StorageLost":  # each worker says so, on its own line
+            print(f"mtlsearch worker {index + 1}: error: {error}", file=sys.stderr, flush=True)
+            reports.put(WorkerReport(index, "storage-lost", str(error)))
+        else:
+            reports.put(WorkerReport(index, "error", str(error)))
         raise SystemExit(1) from None
     except Exception as error:  # a bug, reported as one line; the parent names the worker
         reports.put(WorkerReport(index, "crashed", f"{error.__class__.__name__}: {error}"))
@@ -115,8 +120,9 @@ def run_workers(
             for worker in workers:
                 worker.join()
     except (KeyboardInterrupt, Signalled) as error:
-        _stop(workers)
-        raise Interrupted(getattr(error, "signal_name", "SIGINT")) from None
+        name = getattr(error, "signal_name", "SIGINT")
+        _stop(workers, name)
+        raise Interrupted(name) from None
     received: dict[int, WorkerReport] = {}
     while len(received) < len(workers):
         try:
@@ -124,6 +130,12 @@ def run_workers(
         except Exception:  # queue.Empty: a worker died without reporting (kill -9, out of memory)
             break
         received[report.index] = report
+    lost = [r for r in received.values() if r.kind == "storage-lost"]
+    if lost and all(r.kind in ("storage-lost", "ok") for r in received.values()):
+        from mtlsearch.search._storage import StorageLost
+
+        first = lost[0].message
+        raise StorageLost(f"{len(lost)} of {len(workers)} workers lost the storage; {first.split(': ', 1)[-1]}")
     problems = []
     for i, worker in enumerate(workers):
         report = received.get(i)
@@ -147,14 +159,16 @@ def run_workers(
         )
 
 
-def _stop(workers: list[Any]) -> None:
-    """Ask running workers to stop (SIGTERM), wait for their clean-up, then kill stragglers."""
+def _stop(workers: list[Any], signal_name: str = "SIGTERM") -> None:
+    """Pass the signal the parent received (SIGINT or SIGTERM) on to the running workers, so that
+    their trials' ``fail_reason`` names it; wait for their clean-up, then kill stragglers."""
+    forwarded = signal.Signals[signal_name] if signal_name in ("SIGINT", "SIGTERM") else signal.SIGTERM
     previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         for worker in workers:
             if worker.is_alive() and worker.pid:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.pid, signal.SIGTERM)
+                    os.kill(worker.pid, forwarded)
         for worker in workers:
             worker.join(_STOP_WAIT)
             if worker.is_alive():

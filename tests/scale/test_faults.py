@@ -45,7 +45,12 @@ def states(db: Path) -> dict[int, str]:
             return {}
 
 
-def wait_for(condition, timeout: float = 120.0, what: str = "condition"):
+# Waits follow events (a trial row appearing, a process ending); the limits are far above what a
+# machine under heavy load needs (load 10 on 2 cores), so that load alone never fails a test.
+PATIENCE = 600.0
+
+
+def wait_for(condition, timeout: float = PATIENCE, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -95,7 +100,7 @@ def test_a_killed_workers_trial_fails_after_the_grace_period_and_is_retried(stor
     assert before[killed].state == optuna.trial.TrialState.RUNNING  # nobody marked it: the worker died
     time.sleep(2.5)  # past the grace period
     rescuer = start("optimize", "--study", study_file, "--storage", storage_url, "--n-trials", "1", *beat)
-    assert rescuer.wait(180) == 0, rescuer.stderr.read()
+    assert rescuer.wait(PATIENCE) == 0, rescuer.stderr.read()
 
     trials = {t.number: t for t in load_study("tiny", storage_url).trials}
     assert trials[killed].state == optuna.trial.TrialState.FAIL
@@ -118,14 +123,15 @@ def test_a_signal_fails_the_running_trial_and_says_how_to_resume(tiny_study, tmp
     process = start("optimize", "--study", study_file, "--storage", storage, "--n-trials", "6", "--jobs", jobs)
     wait_for(lambda: running_after_one_complete(db), what="a running trial")
     os.kill(process.pid, sig)  # the parent only: it stops its workers itself
-    assert process.wait(120) == 128 + sig
+    assert process.wait(PATIENCE) == 128 + sig
     err = process.stderr.read().strip().splitlines()
     resume = f"resume with: mtlsearch optimize --study {study_file} --storage {storage}"
     assert len(err) >= 1 and resume in err[-1] and "Traceback" not in "\n".join(err), err
     trials = load_study("tiny", storage).trials
     assert trials and not [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
     failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
-    assert failed and all(t.user_attrs.get("fail_reason", "").startswith("interrupted by SIG") for t in failed), (
+    # the signal the user sent, also in worker processes (which the parent stops with that signal)
+    assert failed and all(t.user_attrs.get("fail_reason") == f"interrupted by {sig.name}" for t in failed), (
         [(t.number, t.state.name, t.user_attrs.get("fail_reason")) for t in trials],
         err,
     )
@@ -159,7 +165,7 @@ def test_the_dashboard_reads_while_optimize_writes(tiny_study, tmp_path):
         assert len(replies) >= 3 and len({len(trials) for trials in replies}) >= 2  # it saw trials arrive
     finally:
         dashboard.terminate()
-        dashboard.wait(30)
+        dashboard.wait(PATIENCE)
         writer.kill()
     assert list(states(db).values()) == ["COMPLETE"] * 7
 
@@ -180,3 +186,26 @@ def test_a_changed_study_starts_a_new_version_only_when_forced(tiny_study, tmp_p
     assert len(load_study("tiny-v2", storage).trials) == 2
     old = load_study("tiny", storage)
     assert (old.trials, old.user_attrs) == before
+
+
+def test_a_database_lost_under_running_workers_gives_one_line_per_worker(fresh_postgres, postgres_url, tiny_study):
+    import psycopg2
+
+    study_file = str(tiny_study(**{**SLOW, "training": {"epochs": 8, "patience": 8}}))
+    process = start("optimize", "--study", study_file, "--storage", fresh_postgres, "--n-trials", "6", "--jobs", "2")
+    storage = open_storage(fresh_postgres)
+    wait_for(lambda: training_trial(storage), what="a training trial")
+    storage.engine.dispose()
+    connection = psycopg2.connect(postgres_url.replace("postgresql+psycopg2", "postgresql"))
+    connection.autocommit = True
+    with connection.cursor() as cursor:  # the database goes away under both workers
+        cursor.execute(f"drop database {fresh_postgres.rsplit('/', 1)[1]} with (force)")
+    connection.close()
+    assert process.wait(PATIENCE) == 1
+    skip = ("study ", "[I ")  # the start line, Optuna's "A new study created" note
+    err = [line for line in process.stderr.read().splitlines() if line.strip() and not line.startswith(skip)]
+    assert "Traceback" not in "\n".join(err), err
+    resume = f"resume with: mtlsearch optimize --study {study_file} --storage {fresh_postgres}"
+    workers = [line for line in err if line.startswith("mtlsearch worker")]
+    assert len(workers) == 2 and all("the storage was lost" in line and resume in line for line in workers), err
+    assert len(err) == 3 and err[-1].startswith("mtlsearch optimize: error:") and resume in err[-1], err
