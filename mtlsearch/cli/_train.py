@@ -36,7 +36,11 @@ def run(args: argparse.Namespace) -> int:
     explicit = args.format is not None
     formats = parse_formats(args.format) if explicit else DEFAULT_FORMATS
     if explicit and "onnx" in formats and onnx_missing():  # before minutes of training
-        raise MtlsearchError(f"cannot write model.onnx: {onnx_missing()}", where="--format", fix="or leave out onnx")
+        raise MtlsearchError(
+            f"cannot write model.onnx: {onnx_missing()}",
+            where="--format",
+            fix="install it, or leave onnx out of --format",
+        )
     config = load_run_config(args.config)
     data = prepare_data(config)
     result = train(config, data, progress=args.progress)

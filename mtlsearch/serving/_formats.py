@@ -119,7 +119,11 @@ def save_artifact(name: str, model: nn.Module, example: tuple[torch.Tensor, ...]
         elif name == "onnx":
             reason = onnx_missing()
             if reason:
-                raise MtlsearchError(f"cannot write model.onnx: {reason}", where="--format", fix="or leave out onnx")
+                raise MtlsearchError(
+                    f"cannot write model.onnx: {reason}",
+                    where="--format",
+                    fix="install it, or leave onnx out of --format",
+                )
             program = torch.onnx.export(
                 model,
                 example,

@@ -20,6 +20,7 @@ __all__ = ["predict"]
 _CSV = (".csv", ".tsv", ".txt")
 _PARQUET = (".parquet", ".pq")
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zip", ".zst")
+PROGRESS_DELAY_S = 2.0  # the bar appears only once scoring has taken this long
 
 
 def _kind(path: Path, where: str) -> str:
@@ -143,7 +144,7 @@ def predict(
     from tqdm.auto import tqdm
 
     show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=total, unit="rows", desc="predict", disable=not show, delay=2.0, file=sys.stderr)
+    bar = tqdm(total=total, unit="rows", desc="predict", disable=not show, delay=PROGRESS_DELAY_S, file=sys.stderr)
     writer = _Writer(target, out_kind)
     try:
         try:

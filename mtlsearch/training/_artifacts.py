@@ -74,7 +74,9 @@ def write_artifacts(
     reason = onnx_missing() if "onnx" in formats else None
     if reason:
         if explicit:
-            raise MtlsearchError(f"cannot write model.onnx: {reason}", where="--format", fix="or leave out onnx")
+            raise MtlsearchError(
+                f"cannot write model.onnx: {reason}", where="--format", fix="install it, or leave onnx out of --format"
+            )
         skipped["onnx"] = reason
         formats = tuple(f for f in formats if f != "onnx")
 

@@ -1,0 +1,81 @@
+"""``mtlsearch predict``: CSV and Parquet in chunks, the same scores as ``serving.load``, clean failures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mtlsearch.serving
+from mtlsearch.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("source", "target"), [("csv", "csv"), ("parquet", "parquet"), ("csv", "parquet")])
+def test_predict_gives_the_scores_of_serving_load_in_chunks(trained, table_file, tmp_path, capsys, source, target):
+    out, _, _ = trained
+    table = pd.read_csv(table_file).drop(columns=["click", "buy", "split"])
+    table.loc[3, "user"] = "a user never seen in training"
+    data = tmp_path / f"rows.{source}"
+    table.to_csv(data, index=False) if source == "csv" else table.to_parquet(data, index=False)
+    scores = tmp_path / f"scores.{target}"
+    argv = ["predict", "--model", str(out), "--data", str(data), "--out", str(scores), "--batch-size", "7"]
+    assert main([*argv, "--keep", "row_id"]) == 0
+    assert capsys.readouterr().out.strip() == f"scored {len(table)} rows: {scores}"
+    got = pd.read_csv(scores) if target == "csv" else pd.read_parquet(scores)
+    assert list(got.columns) == ["row_id", "ctr", "cvr"]
+    assert got["row_id"].tolist() == table["row_id"].tolist()
+    want = mtlsearch.serving.load(out)(table)
+    np.testing.assert_allclose(got[["ctr", "cvr"]].to_numpy(), want.to_numpy(), atol=1e-6)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({data.name, scores.name})  # no temp file left
+
+
+def test_a_missing_column_is_one_line_and_writes_nothing(trained, table_file, tmp_path):
+    out, _, _ = trained
+    data = tmp_path / "rows.csv"
+    pd.read_csv(table_file).drop(columns="age").to_csv(data, index=False)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "predict", "--model", str(out), "--data", str(data), "--out", "s.csv"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [
+        f"mtlsearch predict: error: {data}: column 'age' not found "
+        "(fix: give the columns the model was trained on: user, item, price, age)"
+    ]
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_bad_value_in_a_later_chunk_leaves_the_old_output_untouched(trained, table_file, tmp_path, capsys):
+    out, _, _ = trained
+    table = pd.read_csv(table_file)
+    table["price"] = table["price"].astype(object)
+    table.loc[150, "price"] = "n/a"
+    data = tmp_path / "rows.csv"
+    table.to_csv(data, index=False)
+    scores = tmp_path / "scores.csv"
+    scores.write_text("old\n")
+    argv = ["predict", "--model", str(out), "--data", str(data), "--out", str(scores), "--batch-size", "50"]
+    assert main(argv) == 1
+    assert "numeric column 'price' has 1 NaN or non-numeric value(s)" in capsys.readouterr().err
+    assert scores.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv", "scores.csv"]
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(trained, table_file, tmp_path, capsys, monkeypatch):
+    from mtlsearch.serving import _predict
+
+    out, _, _ = trained
+    monkeypatch.setattr(_predict, "PROGRESS_DELAY_S", 0.0)  # as if the file took long
+    mtlsearch.serving.predict(out, table_file, tmp_path / "a.csv", batch_size=10)
+    assert capsys.readouterr().err == ""  # stderr is not a terminal under pytest
+    mtlsearch.serving.predict(out, table_file, tmp_path / "b.csv", batch_size=10, progress=True)
+    err = capsys.readouterr().err
+    assert "predict: " in err and "160rows" in err.replace(" ", "")
+    assert len(pd.read_csv(tmp_path / "b.csv")) == len(pd.read_csv(table_file))
