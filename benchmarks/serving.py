@@ -23,11 +23,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import census_ple, machine  # noqa: E402
+from _common import census_ple, machine
 
-from mtlsearch.models import MultiTaskNetwork  # noqa: E402
-from mtlsearch.serving import ServingModel, load_artifact, onnx_missing, raw_inputs, save_artifact  # noqa: E402
-from mtlsearch.training import prepare_data  # noqa: E402
+from mtlsearch.models import MultiTaskNetwork
+from mtlsearch.serving import ServingModel, load_artifact, onnx_missing, raw_inputs, save_artifact
+from mtlsearch.training import prepare_data
 
 BATCHES = (1, 64, 4096)
 

@@ -47,6 +47,8 @@ def test_infeasible_trials_are_never_on_the_front_nor_exported(constrained_study
     front = {t.number for t in pareto_trials(study)}
     assert front and not front & infeasible
     assert pick_trial(study, "knee").number not in infeasible
+    history = study.user_attrs["hypervolume_history"]["history"]  # of the feasible front only
+    assert history and not {number for number, _ in history} & infeasible
     assert main(["pareto", "--study", "tiny", "--storage", storage, "--format", "json"]) == 0
     assert "violation" in capsys.readouterr().out
     with pytest.raises(MtlsearchError, match=r"trial \d+ breaks the study's constraints \(n_parameters by"):
