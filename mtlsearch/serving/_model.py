@@ -11,7 +11,9 @@ from torch import nn
 from mtlsearch.data import MultiTaskData, Split
 from mtlsearch.models import MultiTaskNetwork
 
-__all__ = ["ServingModel", "latency_ms", "raw_inputs", "task_outputs"]
+__all__ = ["PAD", "ServingModel", "code_bounds", "latency_ms", "raw_inputs", "task_outputs"]
+
+PAD = -1  # the code of an empty slot of a multi-valued column: kept as is, never mapped to OOV
 
 
 def task_outputs(logits: torch.Tensor, binary: torch.Tensor) -> torch.Tensor:
@@ -49,8 +51,9 @@ class ServingModel(nn.Module):
         self.network = network
         log1p = torch.tensor([name in data.log1p for name in data.features.numeric], dtype=torch.bool)
         binary = torch.tensor([t.type == "binary" for t in data.tasks], dtype=torch.bool)
-        vocab_sizes = torch.tensor(data.features.vocab_sizes, dtype=torch.int64)
+        vocab_sizes, pad_ok = code_bounds(data)
         self.register_buffer("vocab_sizes", vocab_sizes)  # (C,)
+        self.register_buffer("pad_ok", pad_ok)  # (C,)
         self.register_buffer("log1p", log1p)  # (F,)
         self.register_buffer("mean", data.numeric_mean.clone().float())  # (F,)
         self.register_buffer("std", data.numeric_std.clone().float())  # (F,)
@@ -58,12 +61,19 @@ class ServingModel(nn.Module):
 
     def forward(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
         categorical = categorical.to(torch.int64)  # (B, C)
-        in_range = (categorical >= 0) & (categorical < self.vocab_sizes)
+        in_range = ((categorical >= 0) & (categorical < self.vocab_sizes)) | (self.pad_ok & (categorical == PAD))
         categorical = torch.where(in_range, categorical, torch.zeros_like(categorical))  # OOV = 0
         numeric = numeric.to(torch.float32)  # (B, F)
         numeric = torch.where(self.log1p, torch.log1p(numeric.clamp_min(0.0)), numeric)
         logits = self.network(categorical, (numeric - self.mean) / self.std)  # (B, T)
         return task_outputs(logits, self.binary)
+
+
+def code_bounds(data: MultiTaskData) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per column of the code matrix ``(C,)``: the rows of its embedding table (OOV 0 included),
+    and whether ``PAD`` (an empty slot of a multi-valued column) is a valid code there (none yet)."""
+    sizes = torch.tensor(data.features.vocab_sizes, dtype=torch.int64)
+    return sizes, torch.zeros(len(sizes), dtype=torch.bool)
 
 
 def raw_inputs(split: Split, data: MultiTaskData) -> tuple[torch.Tensor, torch.Tensor]:
