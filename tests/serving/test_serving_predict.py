@@ -79,3 +79,34 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(trained, table_file, tmp_
     err = capsys.readouterr().err
     assert "predict: " in err and "160rows" in err.replace(" ", "")
     assert len(pd.read_csv(tmp_path / "b.csv")) == len(pd.read_csv(table_file))
+
+
+def test_census_rows_score_without_the_derived_value_columns(data_dir, tmp_path):
+    """Census embeds each numeric column's value as a category (``age_value``...): serving derives
+    those from the raw column with the training function, so a frame of raw columns scores."""
+    from mtlsearch.config import run_config_from_dict
+    from mtlsearch.data._census import _read
+    from mtlsearch.serving import reference_scores
+    from mtlsearch.training import prepare_data, train
+    from mtlsearch.training._artifacts import write_artifacts
+
+    options = {"path": str(data_dir / "census-income"), "max_rows": 600}
+    config = run_config_from_dict(
+        {
+            "data": {"name": "census-income", "options": options},
+            "model": {"architecture": "mmoe", "expert_hidden": [8], "tower_hidden": [4]},
+            "training": {"epochs": 1, "batch_size": 128},
+        }
+    )
+    data = prepare_data(config)
+    result = train(config, data)
+    write_artifacts(result, tmp_path / "run", data, formats=("pt2",))
+    files = sorted((data_dir / "census-income").glob("census-income.test*"))
+    raw = _read(files[0], 600)
+    order = np.random.default_rng(0).permutation(len(raw))  # the loader's validation half
+    validation = raw.iloc[np.sort(order[: (len(raw) + 1) // 2])].reset_index(drop=True)
+    validation = validation.assign(age=validation["age"].astype(int))  # integers name the same category
+    assert "age_value" not in validation.columns
+    scores = mtlsearch.serving.load(tmp_path / "run")(validation)
+    reference = reference_scores(result.network, data, data.validation, 1000).numpy()
+    np.testing.assert_allclose(scores.to_numpy(), reference, atol=1e-5)
