@@ -110,3 +110,22 @@ def test_census_rows_score_without_the_derived_value_columns(data_dir, tmp_path)
     scores = mtlsearch.serving.load(tmp_path / "run")(validation)
     reference = reference_scores(result.network, data, data.validation, 1000).numpy()
     np.testing.assert_allclose(scores.to_numpy(), reference, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--model": "nowhere"}, "nowhere: no vocabularies.json in nowhere"),
+        ({"--data": "missing.csv"}, "missing.csv: file not found"),
+        ({"--out": "scores.xlsx"}, "--out: unknown file type '.xlsx'"),
+        ({"--out": "no/such/folder/scores.csv"}, "--out: folder no/such/folder does not exist"),
+        ({"--batch-size": "0"}, "--batch-size: --batch-size must be >= 1, got 0"),
+    ],
+)
+def test_bad_predict_arguments_are_one_line(trained, table_file, tmp_path, capsys, change, message):
+    out, _, _ = trained
+    args = {"--model": str(out), "--data": str(table_file), "--out": "scores.csv", **change}
+    assert main(["predict", *[x for pair in args.items() for x in pair]]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"mtlsearch predict: error: {message}")
+    assert list(tmp_path.iterdir()) == []
