@@ -91,3 +91,27 @@ def test_constraints_change_the_fingerprint_only_when_set(tmp_path, tiny_templat
     budget = load_study_config(str(tiny_template.write(tmp_path, constraints=BUDGET)))
     assert plain.fingerprint() == empty.fingerprint() != budget.fingerprint()
     assert budget.to_dict()["constraints"] == BUDGET  # stored with the study as plain data
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        {"name": "tpe", "seed": 0, "options": {"n_startup_trials": 2}},
+        {"name": "gp", "seed": 0, "options": {"n_startup_trials": 2}},
+        {"name": "nsga2", "seed": 0, "options": {"population_size": 2}},
+    ],
+    ids=["tpe", "gp", "nsga2"],
+)
+def test_model_based_samplers_take_the_constraints_quietly(tiny_template, tmp_path, sampler):
+    """Past their random start, TPE, GP and NSGA-II read the stored constraints (Optuna 5's
+    ``Trial.set_constraint``); no deprecation or experimental warning reaches the user."""
+    import warnings
+
+    from mtlsearch.search import optimize
+
+    study_file = tiny_template.write(tmp_path, params=SPACE, constraints=BUDGET, sampler=sampler, n_trials=4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study = optimize(str(study_file), storage=f"sqlite:///{tmp_path / 's.db'}")
+    assert [str(w.message) for w in caught] == []
+    assert len(study.trials) == 4 and all(t.constraints for t in study.trials)
