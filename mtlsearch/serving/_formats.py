@@ -110,6 +110,29 @@ def save_artifact(name: str, model: nn.Module, example: tuple[torch.Tensor, ...]
     """Write ``model`` (a :class:`~mtlsearch.serving.ServingModel` in eval mode) in format ``name``
     to ``path``, with a dynamic batch dimension; ``example`` is one input tuple (batch >= 2)."""
     path = Path(path)
+    if name == "onnx" and onnx_missing():
+        raise MtlsearchError(
+            f"cannot write model.onnx: {onnx_missing()}",
+            where="--format",
+            fix="install it, or leave onnx out of --format",
+        )
+    if name not in FORMATS:
+        parse_formats([name])
+    try:
+        _export(name, model, example, path)
+    except MtlsearchError:
+        raise
+    except Exception as error:  # an exporter's limit (an op it cannot trace): one line, not a traceback
+        first = (str(error).strip().splitlines() or [""])[0][:300]
+        others = ", ".join(f for f in FORMATS if f != name)
+        raise MtlsearchError(
+            f"cannot export {path.name}: {type(error).__name__}: {first}",
+            where=path.name,
+            fix=f"nothing was written; report this with the config, and meanwhile try --format {others}",
+        ) from error
+
+
+def _export(name: str, model: nn.Module, example: tuple[torch.Tensor, ...], path: Path) -> None:
     batch = torch.export.Dim("batch")
     dynamic = tuple({0: batch} for _ in example)
     with _quiet(), torch.no_grad():
@@ -117,13 +140,6 @@ def save_artifact(name: str, model: nn.Module, example: tuple[torch.Tensor, ...]
             program = torch.export.export(model, example, dynamic_shapes=dynamic)
             torch.export.save(program, str(path))
         elif name == "onnx":
-            reason = onnx_missing()
-            if reason:
-                raise MtlsearchError(
-                    f"cannot write model.onnx: {reason}",
-                    where="--format",
-                    fix="install it, or leave onnx out of --format",
-                )
             program = torch.onnx.export(
                 model,
                 example,
@@ -135,10 +151,8 @@ def save_artifact(name: str, model: nn.Module, example: tuple[torch.Tensor, ...]
                 verbose=False,
             )
             program.save(str(path))
-        elif name == "torchscript":
-            torch.jit.trace(model, example, check_trace=False).save(str(path))
         else:
-            parse_formats([name])
+            torch.jit.trace(model, example, check_trace=False).save(str(path))
 
 
 def load_artifact(name: str, path: str | Path, *, threads: int | None = None) -> Predictor:

@@ -199,3 +199,18 @@ def test_the_readme_dataframe_example_runs(trained):
     scores, frame = scope["scores"], scope["frame"]
     assert list(scores.columns) == ["ctr", "cvr"] and list(scores.index) == list(frame.index)
     assert ((scores > 0) & (scores < 1)).all().all()
+
+
+def test_an_exporter_failure_is_one_error_naming_the_artifact(trained, tmp_path, monkeypatch):
+    _, result, data = trained
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Unsupported op aten::made_up\nlong traceback text")
+
+    monkeypatch.setattr(torch.export, "export", refuse)
+    with pytest.raises(MtlsearchError) as error:
+        write_artifacts(result, tmp_path / "run", data, formats=("pt2",))
+    assert str(error.value).startswith(
+        "model.pt2: cannot export model.pt2: RuntimeError: Unsupported op aten::made_up ("
+    )
+    assert "\n" not in str(error.value) and not (tmp_path / "run").exists()
