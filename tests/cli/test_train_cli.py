@@ -43,6 +43,22 @@ def test_train_writes_metrics_checkpoint_and_serving_model(tmp_path, capsys):
     assert "parity with the trained network" in out and "model_card: " in out
 
 
+def test_the_default_path_prints_nothing_on_stderr(tmp_path):
+    """A fresh process, so the exporters' first-use chatter (deprecations, 'torchvision is not
+    installed' log lines) would show: none reaches the user."""
+    config = tmp_path / "run.yaml"
+    small = {**CONFIG, "data": {"name": "synthetic-video", "options": {"n_samples": 300, "dim": 4}}}
+    config.write_text(yaml.safe_dump({**small, "training": {"epochs": 1, "batch_size": 64}}))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "train", "--config", str(config), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert "pt2: " in run.stdout and ("onnx: " in run.stdout or "skipped model.onnx" in run.stdout)
+
+
 def test_format_torchscript_writes_model_pt_for_old_consumers(tmp_path, capsys):
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump({**CONFIG, "training": {"epochs": 1, "batch_size": 64}}))
