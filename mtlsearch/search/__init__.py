@@ -4,6 +4,11 @@ from mtlsearch._lazy import lazy_exports
 
 # Imported on first use (see mtlsearch._lazy): reading a study must not import torch.
 _SUBMODULES = {
+    "_constraints": (
+        "CONSTRAINTS",
+        "ConstraintBound",
+        "is_feasible",
+    ),
     "_export": (
         "export_trial",
         "trial_config",
@@ -16,6 +21,7 @@ _SUBMODULES = {
     ),
     "_pareto": (
         "format_trials",
+        "infeasible_trials",
         "load_study",
         "metric_names",
         "pareto_trials",
@@ -57,10 +63,12 @@ _SUBMODULES = {
 __getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES)
 
 __all__ = [
+    "CONSTRAINTS",
     "INTERMEDIATE_ATTR",
     "PARAM_NAMES",
     "PER_TASK_PARAMS",
     "SAMPLERS",
+    "ConstraintBound",
     "EpochVectorPruner",
     "Objective",
     "ObjectiveSpec",
@@ -74,6 +82,8 @@ __all__ = [
     "crowding_distances",
     "export_trial",
     "format_trials",
+    "infeasible_trials",
+    "is_feasible",
     "load_search_space",
     "load_study",
     "load_study_config",

@@ -69,3 +69,10 @@ def test_metric_directions_of_reading_and_training_agree():
     from mtlsearch.training import METRIC_DIRECTIONS
 
     assert _METRIC_DIRECTIONS == METRIC_DIRECTIONS
+
+
+def test_train_help_names_the_serving_formats():
+    from mtlsearch.cli._train import DEFAULT_FORMAT_NAMES, FORMAT_NAMES
+    from mtlsearch.serving import DEFAULT_FORMATS, FORMATS
+
+    assert tuple(FORMATS) == FORMAT_NAMES and tuple(DEFAULT_FORMATS) == DEFAULT_FORMAT_NAMES
