@@ -7,7 +7,6 @@ import socket
 import sys
 
 from mtlsearch.errors import MtlsearchError
-from mtlsearch.search import load_study
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from optuna_dashboard import run_server
+
+    from mtlsearch.search import load_study  # late: `mtlsearch --help` imports no optuna
 
     study = load_study(args.study, args.storage)  # fails clearly on a wrong name or storage
     with socket.socket() as probe:

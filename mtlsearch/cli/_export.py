@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from mtlsearch.search import export_trial
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -23,6 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mtlsearch.search import export_trial  # late: `mtlsearch --help` imports no optuna
+
     config = export_trial(args.study, args.out, storage=args.storage, trial=args.trial, pick=args.pick)
     print(f"trial {config.provenance['trial']} of {args.study} -> {args.out}")
     print(f"train it with: mtlsearch train --config {args.out}")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from mtlsearch.search import format_trials, load_study, pareto_trials
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("pareto", help="show a study's Pareto-optimal trials")
@@ -16,6 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mtlsearch.search import format_trials, load_study, pareto_trials  # late: `--help` imports no optuna
+
     study = load_study(args.study, args.storage)
     print(format_trials(study, pareto_trials(study), args.format))
     return 0

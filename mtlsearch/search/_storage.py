@@ -22,12 +22,13 @@ import sqlite3
 import time
 import warnings
 from pathlib import Path
-from typing import Any
-
-import optuna
-import sqlalchemy
+from typing import TYPE_CHECKING, Any
 
 from mtlsearch.errors import MtlsearchError, UsageError
+
+if TYPE_CHECKING:  # optuna and SQLAlchemy are imported where used: `mtlsearch --help` reads this module
+    import optuna
+    import sqlalchemy
 
 __all__ = [
     "DEFAULT_GRACE_PERIOD",
@@ -84,6 +85,8 @@ class StorageLost(MtlsearchError):
 
 def is_storage_failure(error: BaseException) -> bool:
     """Whether ``error`` (or what caused it) is the database failing, rather than bad input or a bug."""
+    import sqlalchemy
+
     while error is not None:
         if isinstance(error, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)):
             return True
@@ -144,6 +147,8 @@ def open_storage(
     (it is left unchanged), when ``create=False`` and there is no storage, and when the server
     cannot be reached.
     """
+    import optuna
+
     if url.startswith("journal"):
         return _open_journal(url, create=create)
     if url.startswith("sqlite"):
@@ -248,6 +253,8 @@ def _check_sqlite_file(path: Path, *, create: bool) -> None:
 
 def _check_server_tables(url: str, engine_kwargs: dict, *, create: bool) -> None:
     """The same rule on a database server: inspect its tables before Optuna creates any."""
+    import sqlalchemy
+
     engine = sqlalchemy.create_engine(url, **engine_kwargs)
     try:
         tables = sqlalchemy.inspect(engine).get_table_names()
@@ -267,6 +274,9 @@ def _create_rdb_storage(url: str, engine_kwargs: dict, heartbeat: dict) -> optun
     ``pg_type_typname_nsp_index`` (or "already exists"), SQLite with "table ... already exists"
     or "database is locked". Once the winner has committed, a new attempt finds the tables.
     """
+    import optuna
+    import sqlalchemy
+
     for attempt in range(_SCHEMA_ATTEMPTS):
         try:
             with warnings.catch_warnings():
@@ -291,6 +301,7 @@ def _fast_sqlite(engine: sqlalchemy.engine.Engine) -> None:
     file; ``synchronous`` is per connection, hence the listener, and the pool is emptied so that
     connections made before it get it too.
     """
+    import sqlalchemy
 
     @sqlalchemy.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -314,6 +325,7 @@ def _with_installed_driver(url: str) -> str:
 
 
 def _open_journal(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
+    import optuna
     from optuna.storages.journal import JournalFileBackend
 
     path = Path(url.split("journal:///", 1)[-1] if url.startswith("journal:///") else url.split("://", 1)[1])
