@@ -52,7 +52,7 @@ def chromium(url: str, out: Path, screenshot: str) -> str:
         "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
         "--virtual-time-budget=10000", "--window-size=1400,2400", f"--screenshot={out / screenshot}", "--dump-dom", url,
     ]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, check=False).stdout
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False).stdout
 
 
 def free_port() -> int:

@@ -264,7 +264,7 @@ def test_model_based_samplers_run_past_their_random_start_quietly(tiny_template,
         [*cli, "optimize", "--study", str(study_file), "--storage", storage, "--no-progress"],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
     )
     assert done.returncode == 0, done.stderr
