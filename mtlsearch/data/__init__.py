@@ -9,6 +9,7 @@ from mtlsearch.data._dataset import (
     Split,
     TaskColumns,
     TaskSpec,
+    check_products,
     from_frames,
 )
 from mtlsearch.data._registry import DATASETS, dataset_options, load_dataset
@@ -24,6 +25,7 @@ __all__ = [
     "Split",
     "TaskColumns",
     "TaskSpec",
+    "check_products",
     "dataset_options",
     "from_frames",
     "generate_regression_pair",

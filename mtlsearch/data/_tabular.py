@@ -32,14 +32,21 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mtlsearch.data._dataset import MultiTaskData, TaskColumns, TaskSpec, _check_columns, from_frames
+from mtlsearch.data._dataset import (
+    MultiTaskData,
+    TaskColumns,
+    TaskSpec,
+    _check_columns,
+    check_products,
+    from_frames,
+)
 from mtlsearch.errors import MtlsearchError
 
 __all__ = ["SCHEMA_KEYS", "SPLIT_NAMES", "tabular"]
 
 SCHEMA_KEYS = ("categorical", "numeric", "log1p", "tasks", "split")
 SPLIT_NAMES = ("train", "validation", "test")
-_TASK_KEYS = ("name", "type", "label", "mask", "sample_space")
+_TASK_KEYS = ("name", "type", "label", "mask", "sample_space", "product_of")
 _SPLIT_KEYS = ("column", "fractions", "seed")
 _DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zip", ".zst")
@@ -293,7 +300,7 @@ def _tasks(value: Any, where: str) -> tuple[TaskColumns, ...]:
         for key in ("name", "type"):
             if key not in task:
                 raise MtlsearchError(f"task field {key!r} is missing", where=at, fix=f"e.g. {_EXAMPLE_TASK}")
-        for key in _TASK_KEYS:
+        for key in _TASK_KEYS[:-1]:
             if key in task and (not isinstance(task[key], str) or not task[key]):
                 raise MtlsearchError(
                     f"expected a non-empty string, got {task[key]!r}",
@@ -320,8 +327,9 @@ def _tasks(value: Any, where: str) -> tuple[TaskColumns, ...]:
             if "sample_space" in task
             else None
         )
+        product_of = _product_of(task.get("product_of"), f"{at}.product_of")
         try:
-            spec = TaskSpec(name, task["type"], sample_space)
+            spec = TaskSpec(name, task["type"], sample_space, product_of)
         except MtlsearchError as error:
             raise error.within(at) from None
         parsed.append(
@@ -332,7 +340,19 @@ def _tasks(value: Any, where: str) -> tuple[TaskColumns, ...]:
                 positive_of=task.get("sample_space"),
             )
         )
+    check_products([t.spec for t in parsed], [f"{where}[{i}].product_of" for i in range(len(parsed))])
     return tuple(parsed)
+
+
+def _product_of(value: Any, where: str) -> tuple[str, ...]:
+    """A funnel task's parents: ``product_of: [ctr, cvr]`` (ESMM); absent: ``()``."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise MtlsearchError(
+            f"expected a list of task names, got {value!r}", where=where, fix="e.g. product_of: [ctr, cvr]"
+        )
+    return tuple(value)
 
 
 def _split_options(value: Any, where: str, separate_files: bool) -> tuple[str | None, tuple[float, float, float], int]:
