@@ -1,4 +1,4 @@
-"""Data sets as tensors: synthetic generators, UCI Census-Income and users' own tables."""
+"""Data sets as tensors: synthetic generators, UCI Census-Income, AliExpress, Ali-CCP and users' own tables."""
 
 from mtlsearch.data._dataset import (
     TASK_TYPES,
@@ -12,6 +12,7 @@ from mtlsearch.data._dataset import (
     check_products,
     from_frames,
 )
+from mtlsearch.data._public import ali_ccp, aliexpress
 from mtlsearch.data._registry import DATASETS, dataset_options, load_dataset
 from mtlsearch.data._synthetic import generate_regression_pair, synthetic, synthetic_video
 
@@ -25,6 +26,8 @@ __all__ = [
     "Split",
     "TaskColumns",
     "TaskSpec",
+    "ali_ccp",
+    "aliexpress",
     "check_products",
     "dataset_options",
     "from_frames",
