@@ -14,7 +14,7 @@ from mtlsearch.data._dataset import (
 )
 from mtlsearch.data._public import ali_ccp, aliexpress
 from mtlsearch.data._registry import DATASETS, dataset_options, load_dataset
-from mtlsearch.data._synthetic import generate_regression_pair, synthetic, synthetic_video
+from mtlsearch.data._synthetic import generate_regression_pair, generate_regression_tasks, synthetic, synthetic_video
 
 __all__ = [
     "DATASETS",
@@ -32,6 +32,7 @@ __all__ = [
     "dataset_options",
     "from_frames",
     "generate_regression_pair",
+    "generate_regression_tasks",
     "load_dataset",
     "synthetic",
     "synthetic_video",
