@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from mtlsearch.config import DataConfig
 from mtlsearch.data import (
     BatchLoader,
     generate_regression_pair,
@@ -16,6 +19,7 @@ from mtlsearch.data import (
     synthetic_video,
 )
 from mtlsearch.errors import MtlsearchError
+from mtlsearch.search import load_study_config, optimize
 
 
 @pytest.mark.parametrize("p", [-0.5, 0.0, 0.3, 0.9])
@@ -136,3 +140,11 @@ def test_extra_task_directions_have_the_chosen_cosines():
     assert labels[0, 2] > labels[0, 1] > 0 > labels[0, 3]  # label correlation follows the cosine
     pair = generate_regression_pair(n_samples=20_000, correlation=0.3, dim=16, seed=1)
     assert np.array_equal(y[:, 0], pair[1]) and np.array_equal(y[:, 1], pair[2])
+
+
+def test_the_shipped_4_task_video_study_runs(tmp_path):
+    config = load_study_config(str(Path(__file__).resolve().parents[2] / "studies" / "video-4task.yaml"))
+    assert [o.task for o in config.objectives] == ["vtr", "vcr", "shr", "cmr"]
+    small = dataclasses.replace(config, data=DataConfig(config.data.name, {**config.data.options, "n_samples": 1500}))
+    study = optimize(small, n_trials=1, storage=f"sqlite:///{tmp_path / 'video.db'}")
+    assert len(study.trials[0].values) == 4

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtlsearch.data import FeatureSpec, TaskSpec, check_products
+from mtlsearch.analysis import expert_utilisation
+from mtlsearch.config import run_config_from_dict
+from mtlsearch.data import FeatureSpec, TaskSpec, check_products, load_dataset
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import ModelConfig, MultiTaskNetwork
 from mtlsearch.models._funnel import product_logit
+from mtlsearch.training import train
 
 ARCHITECTURES = ("single-task", "shared-bottom", "mmoe", "cgc", "ple")
 
@@ -91,3 +94,36 @@ def test_bad_products_are_refused(tasks, message):
     with pytest.raises(MtlsearchError, match=message) as info:
         check_products(tasks, [f"tasks[{i}]" for i in range(len(tasks))])
     assert "\n" not in str(info.value) and "fix:" in str(info.value)
+
+
+@pytest.fixture
+def esmm_data(data_dir):
+    return load_dataset("ali-ccp", {"path": str(data_dir / "ali-ccp-sample"), "tasks": "esmm"})
+
+
+def test_a_product_task_trained_without_its_parents_is_a_plain_task(esmm_data):
+    alone = esmm_data.select_tasks(["ctcvr"])
+    assert alone.tasks[0].product_of == () and alone.products == {} and alone.train.masks.all()
+    assert torch.equal(alone.train.labels[:, 0], esmm_data.train.labels[:, 2])
+    reordered = esmm_data.select_tasks(["ctcvr", "cvr", "ctr"])
+    assert reordered.products == {0: (2, 1)}
+
+
+def test_esmm_trains_end_to_end_and_its_gates_name_only_tower_tasks(esmm_data):
+    config = run_config_from_dict(
+        {
+            "data": {"name": "ali-ccp"},
+            "model": {"architecture": "cgc", "expert_hidden": [8], "tower_hidden": [4]},
+            "tasks": [{"name": "ctr"}, {"name": "cvr", "weight": 0.0}, {"name": "ctcvr"}],  # ESMM exactly
+            "training": {"epochs": 1, "batch_size": 32},
+        }
+    )
+    result = train(config, esmm_data)
+    assert {"ctr/auc", "cvr/auc", "ctcvr/auc"} <= set(result.test)
+    logits = result.network(esmm_data.test.categorical, esmm_data.test.numeric)
+    probability = torch.sigmoid(logits)
+    assert torch.allclose(probability[:, 2], probability[:, 0] * probability[:, 1], atol=1e-6)
+    stats = expert_utilisation(result.network, esmm_data.validation, esmm_data.task_names)
+    assert [g["gate"] for g in stats["levels"][0]["gates"]] == ["ctr", "cvr"]
+    single = train(run_config_from_dict({**config.to_dict(), "tasks": [{"name": "ctcvr"}]}), esmm_data)
+    assert single.network.n_tasks == 1 and "ctcvr/auc" in single.test
