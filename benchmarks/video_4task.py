@@ -8,8 +8,9 @@ parameters sampled) so that each appears. The best trial of each architecture is
 highest mean z-score of its four validation metrics over all completed trials (MSE sign-flipped).
 Each is retrained with every seed, as is the single-task model of each task (the study's
 baseline: same widths as the knee trial); the table gives the mean test MTL gain per task (AUC:
-MTL - single; MSE: single - MTL, so positive is better everywhere) and whether the architecture
-beats the seesaw (every gain positive). PLE paper, Table 4: PLE beats CGC on every 3- and 4-task group.
+MTL - single; MSE: single - MTL, so positive is better everywhere; ± the spread over seeds of the
+gain paired by seed) and whether the architecture beats the seesaw (every mean gain positive).
+PLE paper, Table 4: PLE beats CGC on every 3- and 4-task group.
 """
 
 from __future__ import annotations
@@ -98,11 +99,14 @@ def main() -> None:
         if arch not in best:
             print(f"| {arch} | none completed |" + " |" * (len(metrics) + 1))
             continue
-        gains = []
+        gains, cells = [], []
         for m in metrics:
-            mtl = statistics.mean(r[m] for r in results[arch])
-            gains.append(mtl - single[m] if m.endswith("auc") else single[m] - mtl)
-        cells = " | ".join(f"{g:+.4f}" for g in gains)
+            sign = 1.0 if m.endswith("auc") else -1.0  # positive gain is better for AUC and MSE
+            task = f"single:{m.split('/')[0]}"
+            per_seed = [sign * (a[m] - b[m]) for a, b in zip(results[arch], results[task])]  # paired by seed
+            gains.append(statistics.mean(per_seed))
+            cells.append(f"{gains[-1]:+.4f} ± {statistics.pstdev(per_seed):.4f}")
+        cells = " | ".join(cells)
         print(f"| {arch} | {best[arch].number} | {cells} | {'yes' if min(gains) > 0 else 'no'} |")
 
 
