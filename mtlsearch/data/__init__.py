@@ -9,8 +9,11 @@ from mtlsearch.data._dataset import (
     Split,
     TaskColumns,
     TaskSpec,
+    categorical_codes,
     check_products,
     from_frames,
+    numeric_values,
+    value_as_text,
 )
 from mtlsearch.data._public import ali_ccp, aliexpress
 from mtlsearch.data._registry import DATASETS, dataset_options, load_dataset
@@ -28,12 +31,15 @@ __all__ = [
     "TaskSpec",
     "ali_ccp",
     "aliexpress",
+    "categorical_codes",
     "check_products",
     "dataset_options",
     "from_frames",
     "generate_regression_pair",
     "generate_regression_tasks",
     "load_dataset",
+    "numeric_values",
     "synthetic",
     "synthetic_video",
+    "value_as_text",
 ]
