@@ -449,7 +449,8 @@ def from_frames(
     train_numeric = numeric_array(train, "train")
     mean = train_numeric.mean(axis=0)
     std = train_numeric.std(axis=0)
-    std[std == 0] = 1.0
+    # A constant column can get a std of 1e-16 from the rounding of its mean: compare the values.
+    std[(train_numeric == train_numeric[:1]).all(axis=0)] = 1.0
 
     def encode(frame: pd.DataFrame, split_name: str, numeric_raw: np.ndarray | None = None) -> Split:
         codes = categorical_codes(frame, categorical, vocabularies)

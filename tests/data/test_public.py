@@ -164,3 +164,11 @@ def test_one_epoch_esmm_study_on_ali_ccp(ali_ccp_dir: Path, tiny_template, tmp_p
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
     for trial in study.trials:
         assert set(trial.user_attrs["test"]) >= {"ctr/auc", "cvr/auc", "ctcvr/auc"}
+
+
+def test_constant_numeric_columns_standardise_to_zero(data_dir: Path) -> None:
+    # Ali-CCP's sample has four constant numeric columns whose float64 std rounds to ~1e-16, not 0:
+    # dividing by it made training inputs of +-1 that serving (float32) saw as 0.
+    data = load_dataset("ali-ccp", {"path": str(data_dir / "ali-ccp-sample")})
+    assert data.numeric_std[:4].tolist() == [1.0] * 4
+    assert data.train.numeric[:, :4].abs().max() < 1e-6 and data.test.numeric[:, :4].abs().max() < 1e-6
