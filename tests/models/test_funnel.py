@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 
 from mtlsearch.analysis import expert_utilisation
+from mtlsearch.cli import main
 from mtlsearch.config import run_config_from_dict
 from mtlsearch.data import FeatureSpec, TaskSpec, check_products, load_dataset
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import ModelConfig, MultiTaskNetwork
 from mtlsearch.models._funnel import product_logit
+from mtlsearch.serving import load
 from mtlsearch.training import train
 
 ARCHITECTURES = ("single-task", "shared-bottom", "mmoe", "cgc", "ple")
@@ -127,3 +130,18 @@ def test_esmm_trains_end_to_end_and_its_gates_name_only_tower_tasks(esmm_data):
     assert [g["gate"] for g in stats["levels"][0]["gates"]] == ["ctr", "cvr"]
     single = train(run_config_from_dict({**config.to_dict(), "tasks": [{"name": "ctcvr"}]}), esmm_data)
     assert single.network.n_tasks == 1 and "ctcvr/auc" in single.test
+
+
+def test_esmm_serves_the_product_through_every_artifact(data_dir, tmp_path):
+    config = tmp_path / "esmm.yaml"
+    config.write_text(
+        f"data: {{name: ali-ccp, options: {{path: {data_dir / 'ali-ccp-sample'}, tasks: esmm}}}}\n"
+        "model: {architecture: ple, expert_hidden: [8], tower_hidden: [4]}\n"
+        "training: {epochs: 1, batch_size: 32}\n"
+    )
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "run")]) == 0
+    rows = pd.read_csv(data_dir / "ali-ccp-sample" / "ali_ccp_test_sample.csv", dtype=str)
+    for fmt in ("pt2", "onnx"):
+        scores = load(tmp_path / "run", format=fmt)(rows)
+        assert list(scores.columns[:3]) == ["ctr", "cvr", "ctcvr"]
+        assert (scores["ctcvr"] - scores["ctr"] * scores["cvr"]).abs().max() < 1e-6
