@@ -1,4 +1,4 @@
-"""Data sets as tensors: synthetic generators, UCI Census-Income and users' own tables."""
+"""Data sets as tensors: synthetic generators, UCI Census-Income, AliExpress, Ali-CCP and users' own tables."""
 
 from mtlsearch._lazy import lazy_exports
 
@@ -14,9 +14,14 @@ _SUBMODULES = {
         "TaskColumns",
         "TaskSpec",
         "categorical_codes",
+        "check_products",
         "from_frames",
         "numeric_values",
         "value_as_text",
+    ),
+    "_public": (
+        "ali_ccp",
+        "aliexpress",
     ),
     "_registry": (
         "DATASETS",
@@ -25,6 +30,7 @@ _SUBMODULES = {
     ),
     "_synthetic": (
         "generate_regression_pair",
+        "generate_regression_tasks",
         "synthetic",
         "synthetic_video",
     ),
@@ -41,10 +47,14 @@ __all__ = [
     "Split",
     "TaskColumns",
     "TaskSpec",
+    "ali_ccp",
+    "aliexpress",
     "categorical_codes",
+    "check_products",
     "dataset_options",
     "from_frames",
     "generate_regression_pair",
+    "generate_regression_tasks",
     "load_dataset",
     "numeric_values",
     "synthetic",
