@@ -72,12 +72,12 @@ def test_format_torchscript_writes_model_pt_for_old_consumers(tmp_path, capsys):
 
 
 def test_without_onnx_train_says_in_one_line_why_and_how(tmp_path, capsys, monkeypatch):
-    from mtlsearch.cli import _train
+    import mtlsearch.serving as serving  # `mtlsearch train` imports onnx_missing from here when it runs
     from mtlsearch.training import _artifacts
 
     reason = "onnxruntime not installed (pip install 'mtlsearch[onnx]')"
     monkeypatch.setattr(_artifacts, "onnx_missing", lambda: reason)
-    monkeypatch.setattr(_train, "onnx_missing", lambda: reason)
+    monkeypatch.setattr(serving, "onnx_missing", lambda: reason)
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump({**CONFIG, "training": {"epochs": 1, "batch_size": 64}}))
     assert main(["train", "--config", str(config), "--out", str(tmp_path / "out")]) == 0
