@@ -18,7 +18,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", required=True, help="training config YAML (see README: Training config)")
     parser.add_argument("--out", default="runs/train", help="output folder (default: runs/train)")
-    parser.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one line on stderr with the epoch and batch (default: on, drawn only on a terminal)",
+    )
     parser.set_defaults(run=run)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import optuna
 
 from mtlsearch._strict import from_plain
-from mtlsearch.config import RunConfig, save_run_config
+from mtlsearch.config import RunConfig, resolve_data_paths, save_run_config
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search._optimize import SPACE_ATTR, STUDY_ATTR
 from mtlsearch.search._pareto import load_study, metric_names, pick_trial
@@ -74,6 +74,8 @@ def export_trial(
         "test": chosen.user_attrs.get("test", {}),
         "pick": pick or f"trial {trial}",
     }
-    config = replace(config, provenance=provenance)
+    # Stored studies hold absolute data paths; one stored before they did is read from here.
+    data = replace(config.data, options=resolve_data_paths(config.data.options, Path.cwd()))
+    config = replace(config, data=data, provenance=provenance)
     save_run_config(config, out)
     return config

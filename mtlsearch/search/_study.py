@@ -28,7 +28,7 @@ from typing import Any
 
 from mtlsearch._resources import find_yaml
 from mtlsearch._strict import from_plain, read_yaml, to_plain
-from mtlsearch.config import DataConfig, RunConfig, TaskConfig, TrainingConfig
+from mtlsearch.config import DataConfig, RunConfig, TaskConfig, TrainingConfig, resolve_file_paths
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search._pruning import PruningConfig
 from mtlsearch.training import METRIC_DIRECTIONS
@@ -194,7 +194,7 @@ def load_study_config(name_or_path: str) -> StudyConfig:
     data = read_yaml(path, what="study file")
     if not isinstance(data, dict):
         raise MtlsearchError("expected a mapping at the top level", where=str(path), fix="see studies/ple.yaml")
-    data = {"name": path.stem, **data, "source": str(path)}
+    data = {"name": path.stem, **resolve_file_paths(data, path), "source": str(path)}
     try:
         return from_plain(StudyConfig, data, "")
     except MtlsearchError as error:

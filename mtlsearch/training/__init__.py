@@ -2,7 +2,7 @@
 
 from mtlsearch.training._metrics import METRIC_DIRECTIONS, OBJECTIVE_METRIC, task_losses, task_metrics
 from mtlsearch.training._module import EpochCallback, MultiTaskModule, TrainingDiverged, make_optimizer
-from mtlsearch.training._train import TrainResult, make_trainer, prepare_data, train
+from mtlsearch.training._train import TrainingProgress, TrainResult, make_trainer, prepare_data, train
 
 __all__ = [
     "METRIC_DIRECTIONS",
@@ -11,6 +11,7 @@ __all__ = [
     "MultiTaskModule",
     "TrainResult",
     "TrainingDiverged",
+    "TrainingProgress",
     "make_optimizer",
     "make_trainer",
     "prepare_data",
