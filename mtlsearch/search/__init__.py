@@ -1,8 +1,16 @@
 """Search spaces, studies, the optimisation loop, the Pareto front and export."""
 
-from mtlsearch.search._export import export_trial, trial_config
+from mtlsearch.search._export import ExportWarning, export_trial, trial_config
 from mtlsearch.search._optimize import Objective, create_or_load_study, make_sampler, optimize
-from mtlsearch.search._pareto import format_trials, load_study, metric_names, pareto_trials, pick_trial, trial_row
+from mtlsearch.search._pareto import (
+    column_decimals,
+    format_trials,
+    load_study,
+    metric_names,
+    pareto_trials,
+    pick_trial,
+    trial_row,
+)
 from mtlsearch.search._pruning import (
     INTERMEDIATE_ATTR,
     EpochVectorPruner,
@@ -32,6 +40,7 @@ __all__ = [
     "PER_TASK_PARAMS",
     "SAMPLERS",
     "EpochVectorPruner",
+    "ExportWarning",
     "Objective",
     "ObjectiveSpec",
     "ParamSpec",
@@ -40,6 +49,7 @@ __all__ = [
     "SearchSpace",
     "StudyConfig",
     "available_search_spaces",
+    "column_decimals",
     "create_or_load_study",
     "crowding_distances",
     "export_trial",
