@@ -2,6 +2,7 @@
 at each torch thread count, with the time outside the training loops taken apart.
 
     python benchmarks/study_time.py [--study ple] [--n-trials N] [--threads 1 2] [--busy 0 1]
+    python benchmarks/study_time.py --thread-check K [--threads 1 2] [--busy 0 1]
 
 For every (busy, threads) arm, in that order, the CLI runs in a fresh temporary folder (new SQLite
 storage) on a copy of the study file with ``training.threads`` set, while ``busy`` processes spin
@@ -15,6 +16,10 @@ trial is read back from the storage and the command's wall time is split into:
   (trial wall - ``fit_seconds``);
 - between and after trials: sampler, study callbacks (hypervolume), the Pareto table.
 
+``--thread-check K`` instead trains the study's first K random-sampler configurations for one
+epoch each, in this process, at each thread count in turn (arms alternated per configuration,
+twice), and reports wall and CPU seconds per arm: the torch thread default's question.
+
 Also printed: the CLI's import time and the data set's load time, each measured alone, and the
 1-minute load average (``/proc/loadavg``) before and after each arm: on a shared machine the
 absolute figures depend on what else runs, so compare arms within one run.
@@ -23,6 +28,7 @@ absolute figures depend on what else runs, so compare arms within one run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import resource
@@ -113,14 +119,61 @@ def measure_alone(study: str) -> tuple[float, float]:
     return float(run.stdout.strip()), time.perf_counter() - start
 
 
+def thread_check(study: str, n_configs: int, threads: list[int], busy: int) -> None:
+    import torch
+
+    from mtlsearch.search import load_search_space, params_to_config, suggest_params
+    from mtlsearch.training import prepare_data, train
+
+    config = load_study_config(study)
+    space = load_search_space(str(config.search_space_path()))
+    base = config.base_run_config()
+    data = prepare_data(base)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.create_study(directions=config.directions, sampler=optuna.samplers.RandomSampler(seed=0))
+    configs = []
+    for _ in range(n_configs):
+        params = suggest_params(sampler.ask(), space, config.task_names)
+        run = params_to_config(params, base)
+        configs.append(dataclasses.replace(run, training=dataclasses.replace(run.training, epochs=1, patience=0)))
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
+    walls = {t: 0.0 for t in threads}
+    cpus = {t: 0.0 for t in threads}
+    load_before = loadavg()
+    try:
+        for run in configs:
+            for repeat in range(2):
+                for t in threads if repeat == 0 else threads[::-1]:
+                    torch.set_num_threads(t)
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    train(run, data)
+                    walls[t] += time.perf_counter() - wall
+                    cpus[t] += time.process_time() - cpu
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    first = threads[0]
+    print(f"{n_configs} configurations x 2, 1 epoch each, {busy} busy process(es); load {load_before} -> {loadavg()}\n")
+    print("| torch threads | wall s | CPU s | wall / wall at " + f"{first} thread(s) |")
+    print("|---|---|---|---|")
+    for t in threads:
+        print(f"| {t} | {walls[t]:.1f} | {cpus[t]:.1f} | {walls[t] / walls[first]:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", default="ple")
     parser.add_argument("--n-trials", type=int, help="default: the study file's")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch threads per arm")
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 1], help="spinning processes beside it")
+    parser.add_argument("--thread-check", type=int, metavar="K", help="only compare thread counts on K configurations")
     args = parser.parse_args()
     print(f"machine: {machine()}; load average at start {loadavg()}")
+    if args.thread_check:
+        for busy in args.busy:
+            thread_check(args.study, args.thread_check, args.threads, busy)
+        return
     imports, data = measure_alone(args.study)
     print(f"alone: CLI imports {imports:.1f} s, data set {data:.2f} s\n")
     print(
