@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import logging
 import math
-import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -55,6 +54,10 @@ STUDY_ATTR = "mtlsearch.study"  # the study config, stored with the study
 SPACE_ATTR = "mtlsearch.search_space"  # the search space, stored with the study
 FINGERPRINT_ATTR = "mtlsearch.fingerprint"
 MAX_FAILURES_IN_A_ROW = 5  # with no completed trial in this run, this many failures stop the study
+# Torch threads of each search process when the study's training.threads is 0. One: trials are
+# small models, and beside other work two or more intra-op threads per process oversubscribe the
+# cores and train several-fold slower (benchmarks/study_time.py); --jobs uses more cores instead.
+SEARCH_THREADS = 1
 
 
 def make_sampler(config: StudyConfig, seed: int | None = None) -> optuna.samplers.BaseSampler:
@@ -310,14 +313,28 @@ def _run(
     timeout: float | None,
     seed: int | None,
     progress: bool,
-    threads: int = 0,
+    threads: int = SEARCH_THREADS,
     heartbeat: _Heartbeat = _Heartbeat(None, None),
 ) -> optuna.Study:
-    config = prepared.config
-    if threads:
-        import torch
+    import torch
 
-        torch.set_num_threads(threads)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)  # a trial's training.threads, when set, overrides it
+    try:
+        return _run_study(prepared, n_trials, timeout, seed, progress, heartbeat)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run_study(
+    prepared: _Prepared,
+    n_trials: int | None,
+    timeout: float | None,
+    seed: int | None,
+    progress: bool,
+    heartbeat: _Heartbeat,
+) -> optuna.Study:
+    config = prepared.config
     sampler = make_sampler(config, seed)
     create_or_load_study(config, prepared.storage_url, prepared.space, sampler)
     storage = open_storage(
@@ -447,7 +464,8 @@ def optimize(
     """Run ``n_trials`` more trials of ``study`` (a name, a path or a :class:`StudyConfig`).
 
     The same name and storage resume the study. With ``jobs`` > 1, that many worker processes
-    share the storage (``n_trials`` in total), each with cores / jobs torch threads and, on GPU
+    share the storage (``n_trials`` in total), each with one torch thread (``SEARCH_THREADS``; a
+    study's ``training.threads`` overrides it) and, on GPU
     studies, one GPU each. On relational storages running trials send a heartbeat every
     ``heartbeat_interval`` seconds (None or 0: off); a trial silent for ``grace_period`` seconds
     (its worker died) is marked failed and retried. SIGINT/SIGTERM mark running trials failed and
@@ -495,7 +513,7 @@ def _optimize(
     # Create the study once, so that workers only load it.
     create_or_load_study(config, prepared.storage_url, prepared.space, make_sampler(config, seed))
     shares = split_trials(n_trials, jobs)
-    threads = max(1, (os.cpu_count() or 1) // len(shares))
+    threads = SEARCH_THREADS
     base_seed = config.sampler.seed if seed is None else seed
     args = [
         (config, prepared.storage_url, share, timeout, None if base_seed is None else base_seed + i, threads, beat)
