@@ -21,6 +21,7 @@ from mtlsearch.config import RunConfig, TrainingConfig
 from mtlsearch.data import BatchLoader, MultiTaskData, load_dataset
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import MultiTaskNetwork
+from mtlsearch.training._metrics import task_metrics
 from mtlsearch.training._module import EpochCallback, MultiTaskModule
 
 __all__ = ["TrainResult", "TrainingProgress", "make_trainer", "prepare_data", "train"]
@@ -120,7 +121,7 @@ class TrainingProgress(pl.Callback):
         if self.epochs_are_steps:
             self.line.advance()
 
-    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def testing(self) -> None:
         self.line.status(f"{self.prefix}testing", force=True)
 
 
@@ -139,6 +140,16 @@ def make_trainer(training: TrainingConfig, *, progress: bool = False, **override
         "num_sanity_val_steps": 0,
     }
     return pl.Trainer(**{**settings, **overrides})
+
+
+@torch.inference_mode()
+def _score(network: MultiTaskNetwork, tasks: Sequence[Any], loader: BatchLoader) -> dict[str, float]:
+    """Metrics of ``network`` (eval mode) on ``loader``'s split: the same batches and forward as
+    Lightning's test loop, without setting up a Lightning stage for one pass."""
+    device = next(network.parameters()).device
+    network.eval()
+    logits = torch.cat([network(b.categorical.to(device), b.numeric.to(device)).cpu() for b in loader])
+    return task_metrics(tasks, logits, loader.split.labels, loader.split.masks)
 
 
 def train(
@@ -176,10 +187,9 @@ def train(
     test_loader = BatchLoader(data.test, training.eval_batch_size)
 
     line = ProgressLine(training.epochs, "epoch") if progress is True else None
-    callbacks = (
-        [] if progress is False else [progress if line is None else TrainingProgress(line, epochs_are_steps=True)]
-    )
+    tracker = TrainingProgress(line, epochs_are_steps=True) if line is not None else progress or None
     with _quiet_lightning(), line or contextlib.nullcontext():
+        callbacks = [tracker] if tracker is not None else []
         trainer = make_trainer(training, callbacks=callbacks)
         start = time.perf_counter()
         try:
@@ -191,8 +201,9 @@ def train(
         fit_seconds = time.perf_counter() - start
         if module.best_state is not None:
             network.load_state_dict(module.best_state)
-        trainer.test(module, dataloaders=test_loader, verbose=False)
-        test = module.last_metrics
+        if tracker is not None:
+            tracker.testing()
+        test = _score(network, data.tasks, test_loader)
     network.cpu().eval()
     return TrainResult(
         config=config,
