@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,15 @@ def study_path(name_or_path: str) -> Path:
     return find_yaml("studies", name_or_path, what="study", where="--study")
 
 
+def _storage_relative_to(url: str, folder: Path) -> str:
+    """A file storage URL with a relative path (``sqlite:///x.db``, ``journal:///x.log``) made
+    absolute against the study file's folder; other URLs as they are."""
+    for scheme in ("sqlite:///", "journal:///"):
+        if url.startswith(scheme) and not url[len(scheme) :].startswith("/") and url[len(scheme) :]:
+            return scheme + os.path.normpath(folder / Path(url[len(scheme) :]).expanduser())
+    return url
+
+
 def load_study_config(name_or_path: str) -> StudyConfig:
     """Read and validate a study file (see the module docstring for its format)."""
     path = study_path(name_or_path)
@@ -195,6 +205,8 @@ def load_study_config(name_or_path: str) -> StudyConfig:
     if not isinstance(data, dict):
         raise MtlsearchError("expected a mapping at the top level", where=str(path), fix="see studies/ple.yaml")
     data = {"name": path.stem, **resolve_file_paths(data, path), "source": str(path)}
+    if isinstance(data.get("storage"), str):
+        data["storage"] = _storage_relative_to(data["storage"], path.absolute().parent)
     try:
         return from_plain(StudyConfig, data, "")
     except MtlsearchError as error:

@@ -63,6 +63,16 @@ def test_study_file_paths_resolve_against_the_study_file(tmp_path):
     }
 
 
+def test_a_relative_storage_file_in_a_study_file_is_beside_it(tmp_path):
+    study_file = _project(tmp_path / "project")
+    plain = yaml.safe_load(study_file.read_text())
+    study_file.write_text(yaml.safe_dump({**plain, "storage": "sqlite:///../runs/clicks.db"}))
+    os.chdir(tmp_path)
+    assert load_study_config(str(study_file)).storage == f"sqlite:///{tmp_path / 'project' / 'runs' / 'clicks.db'}"
+    study_file.write_text(yaml.safe_dump({**plain, "storage": "sqlite:////abs/x.db"}))
+    assert load_study_config(str(study_file)).storage == "sqlite:////abs/x.db"
+
+
 def test_training_config_paths_resolve_against_the_config_file(tmp_path):
     (tmp_path / "configs").mkdir()
     config = tmp_path / "configs" / "run.yaml"
