@@ -21,6 +21,7 @@ from mtlsearch.config import RunConfig, TrainingConfig
 from mtlsearch.data import BatchLoader, MultiTaskData, load_dataset
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import MultiTaskNetwork
+from mtlsearch.training._gates import GateSums
 from mtlsearch.training._metrics import task_metrics
 from mtlsearch.training._module import EpochCallback, MultiTaskModule
 
@@ -41,6 +42,8 @@ class TrainResult:
     n_parameters: int = 0
     train_seconds: float = 0.0  # the training loop alone (no set-up, validation or test)
     fit_seconds: float = 0.0  # Trainer.fit: set-up, training and per-epoch validation
+    # Gate sums of the best epoch's validation pass, in eval_batch_size chunks (expert utilisation)
+    validation_gates: GateSums | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -216,4 +219,5 @@ def train(
         n_parameters=network.n_parameters,
         train_seconds=module.train_loop_seconds,
         fit_seconds=fit_seconds,
+        validation_gates=module.best_gates,
     )
