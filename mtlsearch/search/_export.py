@@ -11,6 +11,7 @@ import optuna
 from mtlsearch._strict import from_plain
 from mtlsearch.config import RunConfig, resolve_data_paths, save_run_config
 from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._constraints import is_feasible
 from mtlsearch.search._optimize import SPACE_ATTR, STUDY_ATTR
 from mtlsearch.search._pareto import load_study, metric_names, pick_trial
 from mtlsearch.search._space import SearchSpace, params_to_config, suggest_params
@@ -77,6 +78,13 @@ def export_trial(
             raise MtlsearchError(
                 f"trial {trial} {state}", where="--trial", fix="pick a completed trial (see mtlsearch pareto)"
             )
+        if not is_feasible(chosen):
+            broken = ", ".join(f"{k} by {v:g}" for k, v in chosen.constraints.items() if v > 0)
+            raise MtlsearchError(
+                f"trial {trial} breaks the study's constraints ({broken})",
+                where="--trial",
+                fix="pick a feasible trial (see mtlsearch pareto)",
+            )
     else:
         chosen = pick_trial(study, pick)
     _check_better_than_chance(chosen, metric_names(study))
@@ -97,6 +105,13 @@ def export_trial(
         "test": chosen.user_attrs.get("test", {}),
         "pick": pick or f"trial {trial}",
     }
+    if "constraints" in chosen.user_attrs:
+        provenance["constraints"] = chosen.user_attrs["constraints"]
+    from mtlsearch.analysis import trial_gains  # analysis builds on search: import late
+
+    gains = trial_gains(study, chosen)
+    if gains is not None:  # once `mtlsearch baselines` stored single-task metrics
+        provenance["gain"] = gains
     # Stored studies hold absolute data paths; one stored before they did is read from here.
     data = replace(config.data, options=resolve_data_paths(config.data.options, Path.cwd()))
     config = replace(config, data=data, provenance=provenance)
