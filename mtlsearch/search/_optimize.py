@@ -486,15 +486,17 @@ def optimize(
             f"--n-trials and --jobs must be >= 1, got {n_trials} and {jobs}", where="command line", fix="use 1 or more"
         )
     beat = _Heartbeat(heartbeat_interval or None, grace_period)
-    if beat.interval and supports_heartbeat(prepared.storage_url):
-        open_storage(prepared.storage_url, heartbeat_interval=beat.interval, grace_period=beat.grace_period)
+    if beat.interval and supports_heartbeat(prepared.storage_url):  # checks the heartbeat settings too
+        storage = open_storage(prepared.storage_url, heartbeat_interval=beat.interval, grace_period=beat.grace_period)
+    else:
+        storage = open_storage(prepared.storage_url)
     if force_new_version:
         config = new_version(prepared.config, prepared.storage_url, prepared.space)
         prepared = dataclasses.replace(prepared, config=config)
     config = prepared.config
     if on_start:
         on_start(prepared.storage_url)
-    started, first = time.monotonic(), _stored_trials(config.name, prepared.storage_url)
+    started, first = time.monotonic(), _stored_trials(config.name, storage)
     try:
         return _optimize(prepared, n_trials, timeout, seed, jobs, progress, beat)
     except Interrupted as error:
@@ -529,9 +531,8 @@ def _optimize(
     return optuna.load_study(study_name=config.name, storage=open_storage(prepared.storage_url))
 
 
-def _stored_trials(study_name: str, storage_url: str) -> int:
+def _stored_trials(study_name: str, storage: optuna.storages.BaseStorage) -> int:
     """How many trials the study holds (0 if it does not exist yet): the next trial's number."""
-    storage = open_storage(storage_url)
     try:
         return storage.get_n_trials(storage.get_study_id_from_name(study_name))
     except KeyError:
