@@ -46,6 +46,8 @@ def expert_utilisation(
     sums of this network's forward passes over ``split`` already made (by training's last
     validation of these weights, in the same chunks): no new pass is needed.
     """
+    if len(tasks) == network.n_outputs:  # funnel (product) tasks have no gates: keep the towers' names
+        tasks = [tasks[k] for k in network.funnel.towers]
     if sums is None:
         was_training = network.training
         network.eval()
