@@ -57,8 +57,9 @@ class ProgressLine:
             self._bar.set_postfix_str(text, refresh=True)
 
     def advance(self, steps: int = 1) -> None:
-        """One outer step done (a trial, an epoch)."""
+        """One outer step done (a trial, an epoch); its status text is cleared."""
         if self._bar is not None:
+            self._bar.set_postfix_str("", refresh=False)
             self._bar.update(steps)
 
     def close(self, *, erase: bool = False) -> None:
