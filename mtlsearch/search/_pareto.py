@@ -156,7 +156,7 @@ def _knee(study: optuna.Study, trials: Sequence[FrozenTrial]) -> FrozenTrial:
     From three points on, each objective is normalised over the front (``trials``). One point is
     its own knee. Two points are each best in one objective and worst in the other over their own
     range, so both lie at distance 1 from the ideal point: there the objectives are normalised over
-    every completed trial of the study, which measures how far each point's weaker objective falls
+    every completed (feasible) trial of the study, which measures how far each point's weaker objective falls
     behind what the study reached (a point whose weaker objective is the study's worst loses).
     Ties go to the earlier trial.
     """
@@ -164,7 +164,8 @@ def _knee(study: optuna.Study, trials: Sequence[FrozenTrial]) -> FrozenTrial:
         return trials[0]
     scale: Sequence[FrozenTrial] = ()
     if len(trials) == 2:
-        scale = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)) if t.values]
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        scale = [t for t in complete if t.values and is_feasible(t)]
     distance = np.linalg.norm(1.0 - _goodness(study, trials, scale), axis=1)
     return trials[int(np.argmin(distance))]
 
