@@ -1,4 +1,4 @@
-"""The MTL model family: single-task, shared-bottom, MMoE, ML-MMoE, CGC and PLE as one network."""
+"""The MTL model family: single-task, shared-bottom, MMoE, ML-MMoE, CGC, PLE, AdaTT and cross-stitch as one network."""
 
 from mtlsearch.models._config import ARCHITECTURES, ArchitectureRule, ModelConfig
 from mtlsearch.models._network import BatchedLinear, BatchedMLP, GateWeights, MultiTaskNetwork
