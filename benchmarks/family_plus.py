@@ -10,8 +10,8 @@ over ``--baseline-space`` (today's family). Each run has its own temporary SQLit
 torch thread. All runs share one reference point (each objective's worst value over every run,
 10% of the range beyond it), so their hypervolumes compare. Then: which architectures and
 loss-balancing methods sit on each run's final Pareto front, and the MTL gain per task of the best
-AdaTT and the best PLE trial (best: the largest hypervolume of the single point) over a
-single-task model with the default sizes trained on the same data and budget.
+AdaTT, PLE and cross-stitch trial (best: the largest hypervolume of the single point) over the
+same network trained alone: the trial's config with the architecture set to single-task.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import yaml
 from _common import machine
 
 from mtlsearch.analysis import hypervolume, mtl_gain, reference_point
-from mtlsearch.config import DataConfig, TaskConfig
+from mtlsearch.config import DataConfig
 from mtlsearch.models import ModelConfig
-from mtlsearch.search import load_study_config, optimize
+from mtlsearch.search import load_study_config, optimize, params_to_config
 from mtlsearch.training import prepare_data, train
 
 
@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override the per-trial epochs")
     parser.add_argument("--data-option", action="append", default=[], help="KEY=VALUE (YAML) for the data set")
     parser.add_argument("--save", type=Path, help="also write every run's trials to this JSON file")
+    parser.add_argument("--load", type=Path, help="report on the runs a --save wrote instead of running")
     args = parser.parse_args()
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -97,7 +98,10 @@ def main() -> None:
     if args.epochs:
         config = dataclasses.replace(config, training=dataclasses.replace(config.training, epochs=args.epochs))
     spaces = [config.search_space, args.baseline_space]
-    runs = [run(config, space, seed, args.trials) for seed in args.seeds for space in spaces]
+    if args.load:
+        runs = json.loads(args.load.read_text())
+    else:
+        runs = [run(config, space, seed, args.trials) for seed in args.seeds for space in spaces]
     if args.save:
         args.save.write_text(json.dumps(runs))
     directions = list(config.directions)
@@ -129,15 +133,10 @@ def main() -> None:
             f"{', '.join(f'{k} {v}' for k, v in methods.most_common())} |"
         )
 
-    # MTL gain of the best AdaTT and the best PLE over a single-task model of the same data and budget.
+    # MTL gain of the best AdaTT, PLE and cross-stitch trial over the same network trained alone.
     data = prepare_data(config.base_run_config())
-    base = config.base_run_config()
-    single = dataclasses.replace(
-        base, model=ModelConfig.create("single-task"), tasks=tuple(TaskConfig(t) for t in data.task_names)
-    )
-    single_result = train(single, data)
     metrics = list(config.metric_names)
-    print(f"\nMTL gain over single-task (validation / test; single-task validation {single_result.validation})\n")
+    print("\nMTL gain over single-task: the trial's own sizes and training, architecture single-task\n")
     print("| architecture | trial params | " + " | ".join(f"{m} gain (val / test)" for m in metrics) + " |")
     print("|---|---|" + "---|" * len(metrics))
     every = [t for r in runs if r["space"] == config.search_space for t in r["trials"]]
@@ -147,12 +146,25 @@ def main() -> None:
             print(f"| {architecture} | no completed trial | " + " | ".join("-" for _ in metrics) + " |")
             continue
         best = max(candidates, key=lambda t: hypervolume([t["values"]], reference, directions))
-        val = mtl_gain(best["validation"], single_result.validation, metrics)
-        test = mtl_gain(best["test"], single_result.test, metrics)
+        single = single_task_of(best["params"], config)
+        alone = train(single, data)
+        val = mtl_gain(best["validation"], alone.validation, metrics)
+        test = mtl_gain(best["test"], alone.test, metrics)
         keys = ("levels", "specific_experts", "shared_experts", "loss_balancing")
         shown = ", ".join(f"{k}={best['params'][k]}" for k in keys if k in best["params"])
         cells = " | ".join(f"{val.get(m, float('nan')):+.4f} / {test.get(m, float('nan')):+.4f}" for m in metrics)
         print(f"| {architecture} | {shown} | {cells} |")
+
+
+def single_task_of(params: dict, study):
+    """The trial's run config with the architecture replaced by single-task (same widths and
+    training; loss balancing fixed, since no task shares a parameter): "the same network, trained alone"."""
+    config = params_to_config(params, study.base_run_config())
+    sizes = {
+        name: getattr(config.model, name) for name in ("expert_hidden", "tower_hidden", "embedding_dim", "dropout")
+    }
+    training = dataclasses.replace(config.training, loss_balancing="fixed")
+    return dataclasses.replace(config, model=ModelConfig.create("single-task", **sizes), training=training)
 
 
 if __name__ == "__main__":

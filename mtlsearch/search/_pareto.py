@@ -16,7 +16,15 @@ from mtlsearch.search._storage import open_storage, resolve_storage_url
 
 __all__ = ["KEY_PARAMS", "format_trials", "load_study", "metric_names", "pareto_trials", "pick_trial", "trial_row"]
 
-KEY_PARAMS = ("architecture", "levels", "specific_experts", "shared_experts", "expert_width", "expert_depth")
+KEY_PARAMS = (
+    "architecture",
+    "levels",
+    "specific_experts",
+    "shared_experts",
+    "expert_width",
+    "expert_depth",
+    "loss_balancing",
+)
 _THRESHOLD = re.compile(r"^\s*([\w\-.]+(?:/[\w\-.]+)?)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$")
 
 
