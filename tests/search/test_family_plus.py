@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import optuna
 
 from mtlsearch.analysis import UTILISATION_ATTR
@@ -38,6 +39,14 @@ def test_family_plus_trials_record_architecture_balancing_and_fusion_gates(tiny_
         assert all(len(gate["mean"]) == width for gate in gates)
     row = trial_row(study, pareto_trials(study)[0])
     assert row["loss_balancing"] in ("uncertainty", "gradnorm", "upgrad")
+    # the report's heatmap of an AdaTT trial fills every (task gate, expert) cell of a level
+    from mtlsearch.analysis._report import _utilisation_figure
+
+    adatt = [t for t in done if t.params["architecture"] == "adatt"]
+    assert adatt, "the random sampler with seed 0 draws AdaTT"
+    grid = np.asarray(_utilisation_figure(adatt[0]).axes[0].images[0].get_array())
+    assert grid.shape[1] == len(adatt[0].user_attrs[UTILISATION_ATTR]["levels"][0]["experts"])
+    assert not np.isnan(grid).any()
 
 
 def test_shipped_family_plus_studies_load():
