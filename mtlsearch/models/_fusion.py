@@ -55,10 +55,10 @@ class AdaTTLevel(nn.Module):
         # Residual weights: one per expert whose unit has an output at this level.
         n_own = n_tasks * m_k + (m_s if self.has_shared_output else 0)
         units = [m_k] * n_tasks + ([m_s] if m_s else [])
-        rows, cols = torch.tensor(owner[:n_own]), torch.arange(n_own)
-        self.register_buffer("residual_rows", rows, persistent=False)  # (n_own,) unit of each residual weight
-        self.register_buffer("residual_cols", cols, persistent=False)  # (n_own,) expert of each residual weight
-        self.n_units = n_units
+        own = torch.zeros(n_units, n_experts)
+        own[torch.tensor(owner[:n_own], dtype=torch.long), torch.arange(n_own)] = 1.0
+        self.register_buffer("own", own, persistent=False)  # (units, E): 1 where the unit owns the expert
+        self.n_units, self.n_experts = n_units, n_experts
         if any(size != 1 for size in units):
             sizes = torch.tensor([m_k] * (n_tasks * m_k) + [max(m_s, 1)] * (n_own - n_tasks * m_k), dtype=torch.float)
             bound = (1.0 / sizes).sqrt()  # the reference's uniform(-sqrt(1/m), sqrt(1/m)) per unit
@@ -68,8 +68,8 @@ class AdaTTLevel(nn.Module):
 
     def residual_matrix(self) -> torch.Tensor:
         """``(units, E)``: each unit's residual weights on its own experts, zero elsewhere."""
-        matrix = self.residual.new_zeros(self.n_units, self.owner.shape[0])
-        return matrix.index_put((self.residual_rows, self.residual_cols), self.residual)
+        padded = F.pad(self.residual, (0, self.n_experts - self.residual.shape[0]))  # (E,)
+        return self.own * padded  # (units, E); plain ops, so torch.export and ONNX take it as is
 
     def forward(
         self, tasks_in: torch.Tensor, shared_in: torch.Tensor | None
