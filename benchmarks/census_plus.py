@@ -6,7 +6,8 @@
 Starts from the knee of the 60-minute ``census-family`` search (``configs/census-family-knee.yaml``:
 PLE, 2 levels, 4 task-specific + 2 shared experts of 32 units; test AUC 0.9554 / 0.9948 over
 seeds 0-2) and changes one thing per variant: ``adatt`` (the same sizes as AdaTT), or the
-loss balancing (``uncertainty``, ``gradnorm``, ``upgrad``, ``pcgrad``, ...). Each variant is
+loss balancing (``uncertainty``, ``gradnorm``, ``upgrad``, ``pcgrad``, ...), or both
+(``adatt+aligned_mtl``). Each variant is
 retrained with every seed (only the seed changes); test AUC is reported once per seed, the model
 chosen on validation loss. Yardstick: gradient-boosted trees, 0.9567 / 0.9949 test AUC.
 """
@@ -29,6 +30,11 @@ KNEE = Path(__file__).parent / "configs" / "census-family-knee.yaml"
 
 
 def variant(config, name: str):
+    """``name``: ``adatt``, a ``loss_balancing`` method, or changes joined by ``+`` (``adatt+upgrad``)."""
+    if "+" in name:
+        for part in name.split("+"):
+            config = variant(config, part)
+        return config
     if name == "adatt":
         sizes = {
             f.name: getattr(config.model, f.name) for f in dataclasses.fields(ModelConfig) if f.name != "architecture"
