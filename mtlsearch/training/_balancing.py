@@ -6,16 +6,15 @@ of the training config) and the shared representation the towers read, and fills
 ``.grad`` fields of the network's parameters (and of its own, if it learns any). The trainer
 steps the optimiser; nothing in it depends on the method.
 
-========================  =====================================================================
-``training.loss_balancing``  method
-========================  =====================================================================
-``fixed``                 sum_k w_k(t) L_k (PLE, Tang et al. 2020, section 4.3)
-``uncertainty``           learned log-variances s_k (Kendall, Gal & Cipolla, CVPR 2018):
-                          sum_k c_k exp(-s_k) L_k + s_k / 2, c_k = 1/2 for regression, 1 for binary
-``gradnorm``              learned weights w_k (Chen et al., ICML 2018), ``gradnorm_alpha`` searchable
-``upgrad`` ... ``imtl_g``  TorchJD aggregators of the Jacobian w.r.t. the shared parameters
-                          (``torchjd.autojac.mtl_backward`` with the towers' input as features)
-========================  =====================================================================
+Methods (``training.loss_balancing``):
+
+- ``fixed``: sum_k w_k(t) L_k (PLE, Tang et al. 2020, section 4.3).
+- ``uncertainty``: learned log-variances s_k (Kendall, Gal & Cipolla, CVPR 2018):
+  sum_k c_k exp(-s_k) L_k + s_k / 2, with c_k = 1/2 for regression and 1 for binary tasks.
+- ``gradnorm``: learned weights w_k (Chen et al., ICML 2018), ``gradnorm_alpha`` searchable.
+- ``upgrad``, ``pcgrad``, ``mgda``, ``aligned_mtl``, ``dualproj``, ``imtl_g``: TorchJD aggregators
+  of the task Jacobian w.r.t. the shared parameters (``torchjd.autojac.mtl_backward`` with the
+  towers' input as the features, then ``jac_to_grad``).
 """
 
 from __future__ import annotations

@@ -23,7 +23,10 @@ from mtlsearch.training._balancing import tower_input
 
 
 def test_every_configurable_method_has_a_class_and_no_more():
+    from mtlsearch.training._balancing import AGGREGATORS, _aggregators
+
     assert tuple(BALANCING) == LOSS_BALANCING
+    assert tuple(_aggregators()) == AGGREGATORS  # each TorchJD name has its aggregator class
 
 
 @pytest.mark.parametrize(
