@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from mtlsearch.config import LOSS_BALANCING, TrainingConfig, run_config_from_dict
-from mtlsearch.data import FeatureSpec
+from mtlsearch.data import FeatureSpec, TaskSpec
 from mtlsearch.errors import MtlsearchError
-from mtlsearch.models import ModelConfig, MultiTaskNetwork
+from mtlsearch.models import ARCHITECTURES, ModelConfig, MultiTaskNetwork
 from mtlsearch.training import (
     BALANCING,
     GradNormBalancing,
@@ -189,3 +189,26 @@ def test_every_method_trains_end_to_end(method):
     result = train(config)
     assert all(math.isfinite(v) for v in result.validation.values())
     assert result.config.training.loss_balancing == method
+
+
+@pytest.mark.parametrize("architecture", list(ARCHITECTURES))
+@pytest.mark.parametrize("method", ["gradnorm", "upgrad"])
+def test_gradient_methods_reach_every_parameter_of_every_architecture(architecture, method):
+    torch.manual_seed(0)
+    rule = ARCHITECTURES[architecture]
+    sizes = {
+        k: v for k, v in {"levels": 2, "specific_experts": 2, "shared_experts": 1}.items() if getattr(rule, k) is None
+    }
+    config = ModelConfig.create(architecture, expert_hidden=(6,), tower_hidden=(4,), **sizes)
+    features = FeatureSpec(categorical=("c",), vocab_sizes=(5,), numeric=("a", "b", "c", "d"))
+    network = MultiTaskNetwork(config, features, 3)
+    tasks = [TaskSpec(f"t{k}", "regression") for k in range(3)]
+    balancing = make_balancing(TrainingConfig(loss_balancing=method), tasks, network)
+    g = torch.Generator().manual_seed(1)
+    categorical, numeric = torch.randint(0, 5, (16, 1), generator=g), torch.randn(16, 4, generator=g)
+    with tower_input(network) as captured:
+        logits = network(categorical, numeric)
+    losses = ((logits - torch.randn(16, 3, generator=g)) ** 2).mean(0)  # (T,)
+    balancing.backward(losses, captured[0])
+    for name, param in network.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
