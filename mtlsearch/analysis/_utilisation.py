@@ -40,6 +40,8 @@ def expert_utilisation(
     lists the experts it can select (the level's ``select``): AdaTT's fusion gates list every
     expert of the level, cross-stitch's only the task's own column (its weight is 1).
     """
+    if len(tasks) == network.n_outputs:  # funnel (product) tasks have no gates: keep the towers' names
+        tasks = [tasks[k] for k in network.funnel.towers]
     was_training = network.training
     network.eval()
     n_levels = len(network.levels)
