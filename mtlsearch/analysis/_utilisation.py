@@ -42,9 +42,11 @@ def expert_utilisation(
 
     Returns ``{"threshold", "levels": [{"experts": [...], "gates": [{"gate", "experts", "mean",
     "std"}, ...]}], "unused": ["level 0: shared/1", ...]}``; gate ``"shared"`` is the level's
-    shared gate (all levels but the last of PLE and ML-MMoE). ``sums``, when given, are the gate
-    sums of this network's forward passes over ``split`` already made (by training's last
-    validation of these weights, in the same chunks): no new pass is needed.
+    shared gate (all levels but the last of PLE, ML-MMoE and AdaTT with shared experts). A gate
+    lists the experts it can select (the level's ``select``): AdaTT's fusion gates list every
+    expert of the level, cross-stitch's only the task's own column (its weight is 1). ``sums``,
+    when given, are the gate sums of this network's forward passes over ``split`` already made
+    (by training's last validation of these weights, in the same chunks): no new pass is needed.
     """
     if len(tasks) == network.n_outputs:  # funnel (product) tasks have no gates: keep the towers' names
         tasks = [tasks[k] for k in network.funnel.towers]
