@@ -1,8 +1,9 @@
 """The network reproduces stored forwards: same logits and gate weights from the same state dict.
 
-``tests/models/stored_forward/<architecture>.pt`` holds, for each architecture, a tiny network's
-state dict, a few rows of categorical and numeric input, and the logits and gate weights that
-network produced when the file was written. A rewrite of the network's internals must load those
+``tests/models/stored_forward/<architecture><variant>.pt`` holds, for each architecture, a tiny
+network's state dict (two-layer experts; one-layer experts in the ``-one-layer`` files), a few
+rows of categorical and numeric input, and the logits and gate weights that network produced
+when the file was written. A rewrite of the network's internals must load those
 state dicts (checkpoints written by ``mtlsearch train`` load the same way) and reproduce the
 outputs within 1e-6.
 
@@ -30,22 +31,24 @@ FEATURES = FeatureSpec(categorical=("c0", "c1"), vocab_sizes=(4, 6), numeric=("n
 N_TASKS = 3
 ROWS = 5
 SIZES = {"levels": 3, "specific_experts": 2, "shared_experts": 3}
+VARIANTS = {"": (6, 5), "-one-layer": (6,)}  # file suffix -> expert widths
 
 
-def config_for(architecture: str) -> ModelConfig:
-    """Tiny sizes with every free size above 1, two-layer experts: each code path is taken."""
+def config_for(architecture: str, variant: str = "") -> ModelConfig:
+    """Tiny sizes with every free size above 1: each code path is taken."""
     rule = ARCHITECTURES[architecture]
     free = {k: v for k, v in SIZES.items() if getattr(rule, k) is None}
-    return ModelConfig.create(architecture, expert_hidden=(6, 5), tower_hidden=(4,), embedding_dim=3, **free)
+    widths = VARIANTS[variant]
+    return ModelConfig.create(architecture, expert_hidden=widths, tower_hidden=(4,), embedding_dim=3, **free)
 
 
-def write(architecture: str) -> Path:
+def write(architecture: str, variant: str = "") -> Path:
     """Store the current network's forward for ``architecture`` (seed 0); refuses to overwrite."""
-    path = STORED / f"{architecture}.pt"
+    path = STORED / f"{architecture}{variant}.pt"
     if path.exists():
         raise SystemExit(f"{path} exists: stored forwards pin the code that wrote them; delete it only on purpose")
     torch.manual_seed(0)
-    config = config_for(architecture)
+    config = config_for(architecture, variant)
     network = MultiTaskNetwork(config, FEATURES, N_TASKS).eval()
     g = torch.Generator().manual_seed(1)
     categorical = torch.stack([torch.randint(0, v, (ROWS,), generator=g) for v in FEATURES.vocab_sizes], 1)  # (R, C)
@@ -66,17 +69,18 @@ def write(architecture: str) -> Path:
     return path
 
 
-def load(architecture: str) -> dict:
-    path = STORED / f"{architecture}.pt"
+def load(architecture: str, variant: str = "") -> dict:
+    path = STORED / f"{architecture}{variant}.pt"
     if not path.exists():
-        pytest.fail(f"no stored forward for {architecture!r}: run `python {Path(__file__).name} {architecture}`")
+        pytest.fail(f"no stored forward {path.name}: run `python tests/models/{Path(__file__).name} {architecture}`")
     return torch.load(path, weights_only=True)
 
 
+@pytest.mark.parametrize("variant", list(VARIANTS))
 @pytest.mark.parametrize("architecture", list(ARCHITECTURES))
-def test_network_reproduces_the_stored_forward(architecture):
-    record = load(architecture)
-    config = config_for(architecture)
+def test_network_reproduces_the_stored_forward(architecture, variant):
+    record = load(architecture, variant)
+    config = config_for(architecture, variant)
     assert asdict(config) == record["config"]
     network = MultiTaskNetwork(config, FEATURES, N_TASKS).eval()
     network.load_state_dict(record["state_dict"])  # strict: same keys and shapes as the stored network
@@ -105,5 +109,6 @@ if __name__ == "__main__":
     for name in sys.argv[1:] or list(ARCHITECTURES):
         if name not in ARCHITECTURES:
             raise SystemExit(f"unknown architecture {name!r}: use one of {', '.join(ARCHITECTURES)}")
-        if not (STORED / f"{name}.pt").exists():
-            print(f"wrote {write(name)}")
+        for variant in VARIANTS:
+            if not (STORED / f"{name}{variant}.pt").exists():
+                print(f"wrote {write(name, variant)}")
