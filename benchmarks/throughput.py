@@ -1,6 +1,7 @@
 """Training throughput at every expert count: the network against an independent plain PLE loop.
 
     python benchmarks/throughput.py [--sizes 1 2 4 8] [--epochs 1] [--repeats 2] [--rows N] [--threads 1]
+                                    [--old COMMIT]
 
 Three arms train PLE (2 levels, experts of 16, towers of 8, embeddings of 4, batch 1024, Adam
 lr 1e-3) on Census group 1 with the same tensors and batch order, at (specific, shared) experts
@@ -8,7 +9,9 @@ lr 1e-3) on Census group 1 with the same tensors and batch order, at (specific, 
 
 - plain: ``benchmarks/_plain.py``, a hand-written batched PLE and training loop;
 - network: mtlsearch's ``MultiTaskNetwork`` in a hand-written loop (no Lightning);
-- Lightning: the same network through ``MultiTaskModule`` and ``Trainer.fit`` (no validation).
+- Lightning: the same network through ``MultiTaskModule`` and ``Trainer.fit`` (no validation);
+- with ``--old COMMIT``, also "old network": ``mtlsearch/models/_network.py`` as of that git
+  commit, in the same hand loop (what a rewrite of the network gained).
 
 Arms alternate within each size, their order rotating by repeat, so that load on a shared
 machine hits all alike; each arm's median CPU time per epoch is reported (one torch thread:
@@ -22,8 +25,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import importlib.util
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -55,10 +64,10 @@ def run_lightning(config, data) -> float:
         return cpu_seconds(lambda: trainer.fit(module, train_dataloaders=loader))
 
 
-def run_network(config, data) -> float:
+def run_network(config, data, network_class=MultiTaskNetwork) -> float:
     """The network in a hand-written loop: forward, masked losses, backward, the same fused Adam."""
     torch.manual_seed(config.seed)
-    network = MultiTaskNetwork(config.model, data.features, len(data.tasks))
+    network = network_class(config.model, data.features, len(data.tasks))
     optimizer = make_optimizer(config.training, network.parameters())
     loader = BatchLoader(data.train, config.training.batch_size, shuffle=True, seed=config.seed)
     binary = torch.tensor([t.type == "binary" for t in data.tasks])
@@ -102,6 +111,21 @@ def run_plain(config, data) -> float:
 RUNNERS = {"plain": run_plain, "network": run_network, "Lightning": run_lightning}
 
 
+def old_network_runner(commit: str):
+    """A runner for the network module of ``commit``, loaded from git beside today's package."""
+    source = subprocess.run(
+        ["git", "show", f"{commit}:mtlsearch/models/_network.py"], capture_output=True, text=True, check=True
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "old_network.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("old_network", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["old_network"] = module
+    spec.loader.exec_module(module)
+
+    return functools.partial(run_network, network_class=module.MultiTaskNetwork)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8], help="n for (n, n) experts")
@@ -109,7 +133,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per arm and size")
     parser.add_argument("--rows", type=int, default=0, help="train on the first ROWS rows only (0: all)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--old", metavar="COMMIT", help="also time the network as of this git commit")
     args = parser.parse_args()
+    arms = ARMS
+    if args.old:
+        RUNNERS["old network"] = old_network_runner(args.old)
+        arms = (*ARMS, "old network")
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")  # validation is off on purpose
     data = prepare_data(census_ple())
@@ -130,16 +159,17 @@ def main() -> None:
         config = census_ple(epochs=args.epochs, specific=n, shared=n)
         params = MultiTaskNetwork(config.model, data.features, len(data.tasks)).n_parameters
         assert plain_model(config, data).n_parameters == params, "the plain PLE must have the network's sizes"
-        runs: dict[str, list[float]] = {arm: [] for arm in ARMS}
+        runs: dict[str, list[float]] = {arm: [] for arm in arms}
         for r in range(args.repeats):
-            for arm in ARMS[r % len(ARMS) :] + ARMS[: r % len(ARMS)]:
+            for arm in arms[r % len(arms) :] + arms[: r % len(arms)]:
                 runs[arm].append(RUNNERS[arm](config, data) / args.epochs)
         sec = {arm: median(v) for arm, v in runs.items()}
         base = base or (params, sec["Lightning"])
         print(
             f"| ({n}, {n}) | {params:,} | {sec['plain']:.2f} | {sec['network']:.2f} | {sec['Lightning']:.2f} "
             f"| **{sec['plain'] / sec['network']:.2f}x** | **{sec['plain'] / sec['Lightning']:.2f}x** "
-            f"| {params / base[0]:.2f} | {sec['Lightning'] / base[1]:.2f} |",
+            f"| {params / base[0]:.2f} | {sec['Lightning'] / base[1]:.2f} |"
+            + (f" old network / plain: {sec['plain'] / sec['old network']:.2f}x" if args.old else ""),
             flush=True,
         )
     print("\nratios: plain seconds / arm seconds (above 1: faster than the plain loop); target >= 0.95x")
