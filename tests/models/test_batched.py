@@ -1,4 +1,5 @@
-"""The batched layers against a plain reference: one ``nn.Linear``-style layer per slot."""
+"""The batched layers against a plain reference (one linear layer per slot), and the whole network
+against the einsum formulation it was first written in."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from mtlsearch.models import BatchedLinear, BatchedMLP
+from mtlsearch.data import FeatureSpec
+from mtlsearch.models import BatchedLinear, BatchedMLP, ModelConfig, MultiTaskNetwork
 
 
 def reference_linear(layer: BatchedLinear, x: torch.Tensor) -> torch.Tensor:
@@ -52,3 +54,64 @@ def test_batched_mlp_dropout_only_in_training():
     assert torch.equal(mlp.eval()(x), mlp(x))
     train_out = mlp.train()(x)
     assert (train_out == 0).float().mean() > (mlp.eval()(x) == 0).float().mean()
+
+
+def reference_forward(net: MultiTaskNetwork, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
+    """The network's forward as first written (expert-input gather, einsum layers and mixing), from
+    its parameters: the yardstick for the fused rewrite at sizes the stored forwards do not reach."""
+
+    def mlp(m: BatchedMLP, x: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(m.layers):
+            eq = "bd,ndh->bnh" if x.dim() == 2 else "bnd,ndh->bnh"
+            x = torch.einsum(eq, x, layer.weight) + layer.bias
+            if i < len(m.layers) - 1 or m.last_activation:
+                x = F.relu(x)
+        return x
+
+    x = net._inputs(categorical, numeric)  # (B, d) or (B, T, d)
+    tasks_in, shared_in = x, (x if x.dim() == 2 else None)
+    for level in net.levels:
+        m_k, m_s, n_tasks = level.m_k, level.m_s, level.n_tasks
+        if tasks_in.dim() == 2:
+            expert_in, gate_tasks, gate_shared = tasks_in, tasks_in, tasks_in
+        else:
+            slots = tasks_in if shared_in is None else torch.cat([tasks_in, shared_in.unsqueeze(1)], 1)
+            owner = torch.tensor([k for k in range(n_tasks) for _ in range(m_k)] + [n_tasks] * m_s)
+            expert_in, gate_tasks, gate_shared = slots.index_select(1, owner), tasks_in, shared_in
+        experts = mlp(level.experts, expert_in)  # (B, E, h)
+        selected = experts.index_select(1, level.select.flatten()).view(experts.shape[0], n_tasks, m_k + m_s, -1)
+        if level.task_gates is None:
+            weights = selected.new_ones(selected.shape[:3])
+        else:
+            eq = "bd,ndh->bnh" if gate_tasks.dim() == 2 else "bnd,ndh->bnh"
+            weights = torch.softmax(torch.einsum(eq, gate_tasks, level.task_gates.weight) + level.task_gates.bias, -1)
+        new_tasks = torch.einsum("btn,btnh->bth", weights, selected)
+        if level.has_shared_output:
+            gate = level.shared_gate
+            w = torch.softmax(gate_shared @ gate.weight[0] + gate.bias[0], -1) if gate is not None else None
+            shared_in = experts[:, 0] if w is None else torch.einsum("be,beh->bh", w, experts)
+        tasks_in = new_tasks
+    return mlp(net.towers, tasks_in).squeeze(-1)  # (B, T)
+
+
+@pytest.mark.parametrize(
+    ("architecture", "sizes"),
+    [
+        ("ple", {"levels": 3, "specific_experts": 8, "shared_experts": 8}),  # gates of 16 and 24 experts
+        ("ple", {"levels": 2, "specific_experts": 1, "shared_experts": 1}),
+        ("ml-mmoe", {"levels": 2, "shared_experts": 20}),
+        ("single-task", {"specific_experts": 17}),
+    ],
+)
+def test_network_matches_the_einsum_formulation(architecture, sizes):
+    """Both gate-softmax branches (under and from 16 experts) and every level kind, against the
+    formulation the network was first written in."""
+    torch.manual_seed(0)
+    features = FeatureSpec(categorical=("c0", "c1"), vocab_sizes=(5, 7), numeric=("n0", "n1"))
+    net = MultiTaskNetwork(ModelConfig.create(architecture, expert_hidden=(12,), **sizes), features, 2).eval()
+    categorical = torch.stack([torch.randint(0, 5, (64,)), torch.randint(0, 7, (64,))], 1)
+    numeric = torch.randn(64, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            net(categorical, numeric), reference_forward(net, categorical, numeric), rtol=0, atol=1e-5
+        )
