@@ -2,8 +2,9 @@
 
 Level j holds T * m_k task-specific experts and m_s shared experts, all stored as one
 stacked weight ``(E, d_in, d_out)`` and run as fused batched matmuls (``addmm``/``baddbmm``,
-bias included; at the first level one GEMM serves the experts and both gates). Task k's gate weights its own
-experts plus the shared ones; a shared gate (every level but the last) weights all experts
+bias included; at the first level one GEMM serves the experts and both gates, at later levels
+one ``baddbmm`` serves each task's experts and gate). Task k's gate weights its own experts
+plus the shared ones (a broadcast multiply and sum); a shared gate (every level but the last) weights all experts
 and feeds the next level's shared experts. Towers are batched the same way. The network
 returns one logit per task; losses take logits and sigmoid is applied only to predict.
 """
