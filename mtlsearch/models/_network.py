@@ -107,7 +107,9 @@ class _Level(nn.Module):
     """One extraction level: experts, per-task gates and (optionally) a shared gate.
 
     Experts are ordered task 0's ``m_k``, ..., task T-1's ``m_k``, then the ``m_s`` shared ones.
-    Work happens in task-major layout: task inputs and outputs are ``(T, B, d)``.
+    The interface is batch-major like every level's (``(B, T, d)`` in, ``(B, T, h)`` out); inside,
+    work is task-major ``(T, B, d)``, reached through transposed views: the ``(T, B, h)`` output
+    is contiguous, so the next level's ``baddbmm`` reads it without a copy.
     """
 
     def __init__(self, config: ModelConfig, n_tasks: int, d_in: int, shared_gate: bool) -> None:
@@ -209,12 +211,22 @@ class _Level(nn.Module):
         """Mix the experts through the gates.
 
         ``tasks_in`` is ``(B, d)`` when every input is the same ``x`` (first level, shared
-        embedding), else ``(T, B, d)``; ``shared_in`` is ``(B, d)`` or ``None``. Returns the
-        task outputs ``(T, B, h)``, the shared output ``(B, h)`` (or ``None`` at the last level),
-        the task gate weights ``(T, B, m_k + m_s)`` and the shared gate's ``(B, E)`` (or ``None``).
+        embedding), else ``(B, T, d)``; ``shared_in`` is ``(B, d)`` or ``None``. Returns the
+        task outputs ``(B, T, h)``, the shared output ``(B, h)`` (or ``None`` at the last level),
+        the task gate weights ``(B, T, m_k + m_s)`` and the shared gate's ``(B, E)`` (or ``None``).
         Mixing is a broadcast multiply and sum (its backward is elementwise too), not a batched
         matmul over tiny matrices.
         """
+        tasks_out, shared_out, task_weights, shared_weights = self._mix(
+            tasks_in if tasks_in.dim() == 2 else tasks_in.transpose(0, 1), shared_in
+        )
+        return tasks_out.transpose(0, 1), shared_out, task_weights.transpose(0, 1), shared_weights
+
+    def _mix(
+        self, tasks_in: torch.Tensor, shared_in: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+        """:meth:`forward` in task-major layout: ``tasks_in`` ``(B, d)`` or ``(T, B, d)``; returns
+        ``(T, B, h)``, ``(B, h)`` or ``None``, ``(T, B, m_k + m_s)``, ``(B, E)`` or ``None``."""
         n_tasks, m_k, m_s = self.n_tasks, self.m_k, self.m_s
         task_h, shared_h, task_weights, shared_logits = self._first_layer(tasks_in, shared_in)
         experts = self.experts
@@ -310,18 +322,15 @@ class MultiTaskNetwork(nn.Module):
     def forward_with_gates(self, categorical: torch.Tensor, numeric: torch.Tensor) -> tuple[torch.Tensor, GateWeights]:
         """Logits ``(B, T)`` and every gate's weights."""
         tasks_in = self._inputs(categorical, numeric)  # (B, d) or (B, T, d)
-        if tasks_in.dim() == 2:
-            shared_in = tasks_in  # (B, d)
-        else:
-            tasks_in, shared_in = tasks_in.transpose(0, 1), None  # (T, B, d): levels work task-major
+        shared_in = tasks_in if tasks_in.dim() == 2 else None
         task_gates, shared_gates = [], []
         for level in self.levels:
-            tasks_in, shared_in, task_w, shared_w = level(tasks_in, shared_in)  # (T, B, h), (B, h)
-            task_gates.append(task_w.transpose(0, 1))  # (B, T, m_k + m_s)
+            tasks_in, shared_in, task_w, shared_w = level(tasks_in, shared_in)  # (B, T, h), (B, h)
+            task_gates.append(task_w)  # (B, T, m_k + m_s)
             if shared_w is not None:
                 shared_gates.append(shared_w)
-        logits = self.towers.forward_layer_major(tasks_in).squeeze(-1)  # (T, B, 1) -> (T, B)
-        return logits.t().contiguous(), GateWeights(tuple(task_gates), tuple(shared_gates))  # (B, T)
+        logits = self.towers(tasks_in).squeeze(-1)  # (B, T, 1) -> (B, T)
+        return logits.contiguous(), GateWeights(tuple(task_gates), tuple(shared_gates))
 
     def forward(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
         return self.forward_with_gates(categorical, numeric)[0]
