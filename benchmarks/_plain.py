@@ -132,3 +132,55 @@ def train_plain(model: nn.Module, data: MultiTaskData, *, epochs: int, lr: float
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+
+
+def copy_from_network(plain: PlainPLE, network: torch.nn.Module) -> None:
+    """Give ``plain`` the weights of a one-layer-expert, one-layer-tower ``MultiTaskNetwork`` of the
+    same sizes, in its own layout (for :func:`check_same_function`)."""
+    T, m_k, m_s = plain.n_tasks, plain.m_k, plain.m_s
+    with torch.no_grad():
+        plain.embedding.weight.copy_(network.embedding.weight)
+        for level, mine in zip(network.levels, plain.levels):
+            weight, bias = level.experts.layers[0].weight, level.experts.layers[0].bias  # (E, d, h), (E, h)
+            d, h = weight.shape[1:]
+            mine.task_w.copy_(weight[: T * m_k].view(T, m_k, d, h).permute(0, 2, 1, 3).reshape(T, d, m_k * h))
+            mine.task_b.copy_(bias[: T * m_k].reshape(T, 1, m_k * h))
+            mine.shared_w.copy_(weight[T * m_k :].permute(1, 0, 2).reshape(d, m_s * h))
+            mine.shared_b.copy_(bias[T * m_k :].flatten())
+            mine.gate_w.copy_(level.task_gates.weight)
+            mine.gate_b.copy_(level.task_gates.bias.unsqueeze(1))
+            if level.shared_gate is not None:
+                mine.shared_gate_w.copy_(level.shared_gate.weight[0])
+                mine.shared_gate_b.copy_(level.shared_gate.bias[0])
+        first, last = network.towers.layers
+        plain.tower1_w.copy_(first.weight)
+        plain.tower1_b.copy_(first.bias.unsqueeze(1))
+        plain.tower2_w.copy_(last.weight)
+        plain.tower2_b.copy_(last.bias.unsqueeze(1))
+
+
+def check_same_function() -> None:
+    """The yardstick is the same model: with the network's weights copied in, the same logits
+    (and the same parameter count) at (1,1), (3,2) and (8,8) experts."""
+    from mtlsearch.data import FeatureSpec
+    from mtlsearch.models import ModelConfig, MultiTaskNetwork
+
+    vocab = (5, 7, 3)
+    features = FeatureSpec(categorical=("a", "b", "c"), vocab_sizes=vocab, numeric=("x", "y"))
+    torch.manual_seed(0)
+    categorical = torch.stack([torch.randint(0, v, (50,)) for v in vocab], 1)  # (50, 3)
+    numeric = torch.randn(50, 2)
+    for m_k, m_s in ((1, 1), (3, 2), (8, 8)):
+        config = ModelConfig.create("ple", specific_experts=m_k, shared_experts=m_s, expert_hidden=(16,))
+        network = MultiTaskNetwork(config, features, 2).eval()
+        plain = PlainPLE(vocab, 2, 2, m_k, m_s, levels=config.levels).eval()
+        copy_from_network(plain, network)
+        assert plain.n_parameters == network.n_parameters
+        with torch.no_grad():
+            gap = (network(categorical, numeric) - plain(categorical, numeric)).abs().max().item()
+        assert gap < 1e-6, gap
+        print(f"({m_k}, {m_s}): {plain.n_parameters:,} parameters each, logits within {gap:.1e}")
+
+
+if __name__ == "__main__":
+    check_same_function()
