@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py [--sizes 1 2 4 8] [--epochs 1] [--repeats 2] [--rows N] [--threads 1]
                                     [--old COMMIT]
+    python benchmarks/throughput.py --balancing [--epochs 1] [--repeats 3] [--max-rows 50000]
 
 Three arms train PLE (2 levels, experts of 16, towers of 8, embeddings of 4, batch 1024, Adam
 lr 1e-3) on Census group 1 with the same tensors and batch order, at (specific, shared) experts
@@ -153,6 +154,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=0, help="train on the first ROWS rows only (0: all)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--old", metavar="COMMIT", help="also time the network as of this git commit")
+    parser.add_argument(
+        "--balancing", action="store_true", help="only the loss-balancing section (see balancing_throughput)"
+    )
+    parser.add_argument("--max-rows", type=int, help="--balancing: keep each Census file's first rows")
     args = parser.parse_args()
     arms = ARMS
     if args.old:
@@ -160,6 +165,9 @@ def main() -> None:
         arms = (*ARMS, "old network")
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")  # validation is off on purpose
+    if args.balancing:
+        balancing_throughput(epochs=args.epochs, repeats=args.repeats, max_rows=args.max_rows)
+        return
     data = prepare_data(census_ple())
     if args.rows:
         data = dataclasses.replace(data, train=data.train.take(slice(0, args.rows)))
@@ -192,6 +200,42 @@ def main() -> None:
             flush=True,
         )
     print("\nratios: plain seconds / arm seconds (above 1: faster than the plain loop); target >= 0.95x")
+
+
+def balancing_throughput(*, epochs: int, repeats: int, max_rows: int | None) -> None:
+    """Training samples/s of every ``training.loss_balancing`` method relative to ``fixed``, on the
+    Census PLE through the Lightning path; methods alternate within each repeat, medians of CPU time.
+
+        python benchmarks/throughput.py --balancing [--epochs 1] [--repeats 3] [--max-rows 50000]
+    """
+    from mtlsearch.config import LOSS_BALANCING, DataConfig
+
+    config = census_ple(epochs=epochs)
+    if max_rows:
+        config = dataclasses.replace(
+            config, data=DataConfig(config.data.name, {**config.data.options, "max_rows": max_rows})
+        )
+    data = prepare_data(config)
+    samples = len(data.train) * epochs
+    configs = {
+        method: dataclasses.replace(config, training=dataclasses.replace(config.training, loss_balancing=method))
+        for method in LOSS_BALANCING
+    }
+    runs: dict[str, list[Clock]] = {method: [] for method in LOSS_BALANCING}
+    for _ in range(repeats):
+        for method, cfg in configs.items():
+            runs[method].append(lightning_seconds(cfg, data))
+    print(f"machine: {machine()}")
+    print(
+        f"PLE (1, 1) on Census group 1, {len(data.train)} train rows, batch 1024, {epochs} epoch(s), "
+        f"median of {repeats} alternating runs\n"
+    )
+    print("| loss_balancing | train samples/s (CPU time) | relative to fixed | CPU runs (s) |")
+    print("|---|---|---|---|")
+    fixed = samples / median([r.cpu for r in runs["fixed"]])
+    for method, clocks in runs.items():
+        rate = samples / median([r.cpu for r in clocks])
+        print(f"| {method} | {rate:,.0f} | {rate / fixed:.2f} | {', '.join(f'{r.cpu:.2f}' for r in clocks)} |")
 
 
 if __name__ == "__main__":
