@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,9 +23,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mtlsearch.search import export_trial  # late: `mtlsearch --help` imports no optuna
+    from mtlsearch.search import ExportWarning, export_trial  # late: `mtlsearch --help` imports no optuna
 
-    config = export_trial(args.study, args.out, storage=args.storage, trial=args.trial, pick=args.pick)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExportWarning)
+        config = export_trial(args.study, args.out, storage=args.storage, trial=args.trial, pick=args.pick)
+    for warning in caught:
+        if issubclass(warning.category, ExportWarning):
+            print(f"mtlsearch export: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     print(f"trial {config.provenance['trial']} of {args.study} -> {args.out}")
     print(f"train it with: mtlsearch train --config {args.out}")
     return 0

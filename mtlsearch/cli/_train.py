@@ -29,7 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"serving artifacts, comma-separated from {', '.join(FORMAT_NAMES)} "
         f"(default: {','.join(DEFAULT_FORMAT_NAMES)}; onnx needs mtlsearch[onnx])",
     )
-    parser.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one line on stderr with the epoch and batch (default: on, drawn only on a terminal)",
+    )
     parser.set_defaults(run=run)
 
 

@@ -1,4 +1,4 @@
-"""The MTL model family: single-task, shared-bottom, MMoE, ML-MMoE, CGC and PLE as one network."""
+"""The MTL model family: single-task, shared-bottom, MMoE, ML-MMoE, CGC, PLE, AdaTT and cross-stitch as one network."""
 
 from mtlsearch._lazy import lazy_exports
 
@@ -8,6 +8,11 @@ _SUBMODULES = {
         "ARCHITECTURES",
         "ArchitectureRule",
         "ModelConfig",
+    ),
+    "_fusion": (
+        "FUSION_LEVELS",
+        "AdaTTLevel",
+        "CrossStitchLevel",
     ),
     "_network": (
         "BatchedLinear",
@@ -20,9 +25,12 @@ __getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES)
 
 __all__ = [
     "ARCHITECTURES",
+    "FUSION_LEVELS",
+    "AdaTTLevel",
     "ArchitectureRule",
     "BatchedLinear",
     "BatchedMLP",
+    "CrossStitchLevel",
     "GateWeights",
     "ModelConfig",
     "MultiTaskNetwork",

@@ -10,6 +10,7 @@ _SUBMODULES = {
         "is_feasible",
     ),
     "_export": (
+        "ExportWarning",
         "export_trial",
         "trial_config",
     ),
@@ -20,6 +21,7 @@ _SUBMODULES = {
         "optimize",
     ),
     "_pareto": (
+        "column_decimals",
         "format_trials",
         "infeasible_trials",
         "load_study",
@@ -70,6 +72,7 @@ __all__ = [
     "SAMPLERS",
     "ConstraintBound",
     "EpochVectorPruner",
+    "ExportWarning",
     "Objective",
     "ObjectiveSpec",
     "ParamSpec",
@@ -78,6 +81,7 @@ __all__ = [
     "SearchSpace",
     "StudyConfig",
     "available_search_spaces",
+    "column_decimals",
     "create_or_load_study",
     "crowding_distances",
     "export_trial",

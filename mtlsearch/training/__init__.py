@@ -4,6 +4,16 @@ from mtlsearch._lazy import lazy_exports
 
 # Imported on first use (see mtlsearch._lazy): reading a study must not import torch.
 _SUBMODULES = {
+    "_balancing": (
+        "AGGREGATORS",
+        "BALANCING",
+        "FixedBalancing",
+        "GradNormBalancing",
+        "JacobianBalancing",
+        "LossBalancing",
+        "UncertaintyBalancing",
+        "make_balancing",
+    ),
     "_metrics": (
         "METRIC_DIRECTIONS",
         "OBJECTIVE_METRIC",
@@ -17,6 +27,7 @@ _SUBMODULES = {
         "make_optimizer",
     ),
     "_train": (
+        "TrainingProgress",
         "TrainResult",
         "make_trainer",
         "prepare_data",
@@ -26,12 +37,21 @@ _SUBMODULES = {
 __getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES)
 
 __all__ = [
+    "AGGREGATORS",
+    "BALANCING",
     "METRIC_DIRECTIONS",
     "OBJECTIVE_METRIC",
     "EpochCallback",
+    "FixedBalancing",
+    "GradNormBalancing",
+    "JacobianBalancing",
+    "LossBalancing",
     "MultiTaskModule",
     "TrainResult",
     "TrainingDiverged",
+    "TrainingProgress",
+    "UncertaintyBalancing",
+    "make_balancing",
     "make_optimizer",
     "make_trainer",
     "prepare_data",
