@@ -497,6 +497,19 @@ class _NoInterruptTraceback(logging.Filter):
         return not any(message.startswith(f"Trial {n} failed") for n in _INTERRUPTED_TRIALS)
 
 
+class _NoLostStorageWarning(logging.Filter):
+    """Optuna's storage logs each failing query (with its SQL) before raising; when the database
+    is gone, the worker's one StorageLost line replaces them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Caught an error from sqlalchemy") and "OperationalError" in message)
+
+
+_RDB_LOGGER = logging.getLogger("optuna.storages._rdb.storage")
+if not any(isinstance(f, _NoLostStorageWarning) for f in _RDB_LOGGER.filters):
+    _RDB_LOGGER.addFilter(_NoLostStorageWarning())
+
 _OPTUNA_TRIAL_LOGGER = logging.getLogger("optuna.study._optimize")
 if not any(isinstance(f, _NoInterruptTraceback) for f in _OPTUNA_TRIAL_LOGGER.filters):
     _OPTUNA_TRIAL_LOGGER.addFilter(_NoInterruptTraceback())

@@ -275,14 +275,13 @@ def _create_rdb_storage(url: str, engine_kwargs: dict, heartbeat: dict) -> optun
     or "database is locked". Once the winner has committed, a new attempt finds the tables.
     """
     import optuna
-    import sqlalchemy
 
     for attempt in range(_SCHEMA_ATTEMPTS):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **heartbeat)
-        except sqlalchemy.exc.SQLAlchemyError as error:
+        except Exception as error:  # SQLAlchemy's errors, or Optuna's and Alembic's wrapping them
             text = str(error).lower()
             racing = any(s in text for s in ("already exists", "duplicate key", "uniqueviolation", "locked"))
             if not racing or attempt == _SCHEMA_ATTEMPTS - 1:

@@ -121,7 +121,7 @@ def run_workers(
                 worker.join()
     except (KeyboardInterrupt, Signalled) as error:
         name = getattr(error, "signal_name", "SIGINT")
-        _stop(workers, name)
+        _stop(workers)
         raise Interrupted(name) from None
     received: dict[int, WorkerReport] = {}
     while len(received) < len(workers):
@@ -159,16 +159,18 @@ def run_workers(
         )
 
 
-def _stop(workers: list[Any], signal_name: str = "SIGTERM") -> None:
-    """Pass the signal the parent received (SIGINT or SIGTERM) on to the running workers, so that
-    their trials' ``fail_reason`` names it; wait for their clean-up, then kill stragglers."""
-    forwarded = signal.Signals[signal_name] if signal_name in ("SIGINT", "SIGTERM") else signal.SIGTERM
+def _stop(workers: list[Any]) -> None:
+    """Ask running workers to stop (SIGTERM), wait for their clean-up, then kill stragglers.
+
+    SIGTERM, not the parent's SIGINT: a worker still starting up would print a KeyboardInterrupt
+    traceback. So a worker's interrupted trial says ``interrupted by SIGTERM`` after a Ctrl-C.
+    """
     previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         for worker in workers:
             if worker.is_alive() and worker.pid:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.pid, forwarded)
+                    os.kill(worker.pid, signal.SIGTERM)
         for worker in workers:
             worker.join(_STOP_WAIT)
             if worker.is_alive():
