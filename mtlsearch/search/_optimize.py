@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import math
 import os
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -258,14 +259,17 @@ class _Prepared:
     storage_url: str
 
 
-def _prepare(study: StudyConfig | str, storage: str | None, seed: int | None) -> _Prepared:
-    """Everything that can fail on bad input, before the storage is touched."""
+def _prepare(
+    study: StudyConfig | str, storage: str | None, seed: int | None, data_folder: str | None = None
+) -> _Prepared:
+    """Everything that can fail on bad input, before the storage is touched. ``data_folder``:
+    the encoded data saved by the parent (workers map it instead of loading the source again)."""
     config = study if isinstance(study, StudyConfig) else load_study_config(study)
     storage_url = resolve_storage_url(storage or config.storage)
     space = load_search_space(str(config.search_space_path()))
     base = config.base_run_config()
     try:
-        data = prepare_data(base)
+        data = prepare_data(base, MultiTaskData.load(data_folder) if data_folder else None)
     except MtlsearchError as error:
         raise error.within(config.source) if config.source else error from None
     _check_objectives(config, data)
@@ -395,9 +399,11 @@ def _worker(
     seed: int | None,
     threads: int,
     heartbeat: _Heartbeat,
+    data_folder: str | None = None,
 ) -> None:
     logging.getLogger("optuna").setLevel(logging.WARNING)
-    _run(_prepare(study, storage, seed), n_trials, timeout, seed, progress=False, threads=threads, heartbeat=heartbeat)
+    prepared = _prepare(study, storage, seed, data_folder)
+    _run(prepared, n_trials, timeout, seed, progress=False, threads=threads, heartbeat=heartbeat)
 
 
 def optimize(
@@ -450,12 +456,27 @@ def optimize(
     shares = split_trials(n_trials, jobs)
     threads = max(1, (os.cpu_count() or 1) // len(shares))
     base_seed = config.sampler.seed if seed is None else seed
-    args = [
-        (config, prepared.storage_url, share, timeout, None if base_seed is None else base_seed + i, threads, beat)
-        for i, share in enumerate(shares)
-    ]
-    try:
-        run_workers(_worker, args, worker_gpus(len(shares), config.training.accelerator), what=f"study {config.name!r}")
-    except Interrupted as error:
-        raise Interrupted(error.signal_name, study_name=config.name, storage_url=prepared.storage_url) from None
+    # The encoded data, once, as .npy files that every worker maps copy-on-write: N workers share
+    # one copy in the page cache instead of each holding its own.
+    with tempfile.TemporaryDirectory(prefix="mtlsearch-data-") as data_folder:
+        prepared.data.save(data_folder)
+        prepared = dataclasses.replace(prepared, data=None)  # the parent's copy is no longer needed
+        args = [
+            (
+                config,
+                prepared.storage_url,
+                share,
+                timeout,
+                None if base_seed is None else base_seed + i,
+                threads,
+                beat,
+                data_folder,
+            )
+            for i, share in enumerate(shares)
+        ]
+        try:
+            gpus = worker_gpus(len(shares), config.training.accelerator)
+            run_workers(_worker, args, gpus, what=f"study {config.name!r}")
+        except Interrupted as error:
+            raise Interrupted(error.signal_name, study_name=config.name, storage_url=prepared.storage_url) from None
     return optuna.load_study(study_name=config.name, storage=open_storage(prepared.storage_url))

@@ -63,6 +63,8 @@ def write_artifacts(result: TrainResult, out: str | Path, data: MultiTaskData) -
         "tasks": [{"name": t.name, "type": t.type} for t in data.tasks],
         "note": "categorical code of a value = 1 + its index in the list; 0 for unseen values",
     }
+    if data.encoder is not None:  # the full encoding (hashing, min_count, multi-valued): see encode_features
+        vocabularies["encoder"] = data.encoder.to_dict()
     paths["vocabularies"].write_text(json.dumps(vocabularies))
     serving = ServingModel(copy.deepcopy(result.network), data).eval().requires_grad_(False)
     example = (data.test.categorical[:2], data.test.numeric[:2] * data.numeric_std + data.numeric_mean)
