@@ -468,17 +468,21 @@ def from_table(
     source: str,
     log1p: Sequence[str] = (),
     multi_valued: Sequence[CategoricalColumn] = (),
+    consume: bool = False,
 ) -> MultiTaskData:
     """Like :func:`from_frames` for one table split by row indices ``rows`` (keys ``train``,
     ``validation``, ``test``): the table is encoded once, then each split takes its rows of the
-    compact encoded arrays (never a copy of the raw table per split)."""
+    compact encoded arrays (never a copy of the raw table per split). With ``consume``, feature
+    columns are deleted from ``frame`` as they are encoded (the caller no longer needs them)."""
     columns = _columns(categorical, multi_valued)
     label_columns = [t.label for t in tasks] + [t.mask for t in tasks if t.mask]
     _check_columns(frame, [*(c.name for c in columns), *numeric, *label_columns], source)
     for split_name, index in rows.items():
         if len(index) == 0:
             raise MtlsearchError(f"the {split_name} split is empty", where=source, fix="provide rows for it")
-    encoder, encoded = fit_encoder(frame, columns, numeric, log1p, train_rows=rows["train"], source=source)
+    encoder, encoded = fit_encoder(
+        frame, columns, numeric, log1p, train_rows=rows["train"], source=source, consume=consume
+    )
     labels, masks = _task_arrays(frame, tasks, source)
     # Put the rows in split order, one column at a time (one column of temporary memory), so
     # that each split is a slice -- a view -- of the encoded arrays.

@@ -332,15 +332,40 @@ def fit_encoder(
     *,
     train_rows: np.ndarray | None = None,
     source: str = "",
+    consume: bool = False,
 ) -> tuple[FeatureEncoder, EncodedFeatures]:
     """Fit vocabularies and numeric statistics on ``frame``'s train rows, and encode all of ``frame``.
 
     ``train_rows`` (indices) selects the train rows; None: every row. Returns the encoder and
-    the encoded frame (numeric standardised), so a one-file data set is read once.
+    the encoded frame (numeric standardised), so a one-file data set is read once. With
+    ``consume``, each feature column is deleted from ``frame`` once encoded, so that a large
+    table and its encoding never both sit whole in memory.
     Raises :class:`MtlsearchError` (naming ``source`` and the column) for bad values.
     """
     columns = tuple(columns)
-    keys = {c.name: _column_keys(frame, c, source) for c in columns}
+    numeric_only = FeatureEncoder(numeric=tuple(numeric), log1p=tuple(c for c in numeric if c in log1p))
+    values = _numeric(frame, numeric_only, source, consume=consume)
+    mean = np.zeros(values.shape[1])
+    std = np.ones(values.shape[1])
+    for j in range(values.shape[1]):  # one column at a time: no copy of the train rows
+        if numeric_only._log1p_mask[j]:
+            if (values[:, j] < 0).any():
+                raise MtlsearchError(
+                    f"log1p column {numeric_only.numeric[j]!r} has negative values",
+                    where=source,
+                    fix=f"remove {numeric_only.numeric[j]!r} from log1p",
+                )
+            np.log1p(values[:, j], out=values[:, j])
+        train_values = values[:, j] if train_rows is None else values[train_rows, j]
+        mean[j] = train_values.mean(dtype=np.float64)
+        std[j] = train_values.std(dtype=np.float64) or 1.0
+        values[:, j] -= np.float32(mean[j])
+        values[:, j] /= np.float32(std[j])
+    keys = {}
+    for column in columns:
+        keys[column.name] = _column_keys(frame, column, source)
+        if consume:
+            del frame[column.name]
     train_mask = None
     if train_rows is not None:
         train_mask = np.zeros(len(frame), dtype=bool)
@@ -366,20 +391,6 @@ def fit_encoder(
         log1p=tuple(c for c in numeric if c in log1p),
     )
     categorical = _codes(encoder, keys, len(frame))
-    values = _numeric(frame, encoder, source)
-    for j in np.flatnonzero(encoder._log1p_mask):
-        if (values[:, j] < 0).any():
-            raise MtlsearchError(
-                f"log1p column {encoder.numeric[j]!r} has negative values",
-                where=source,
-                fix=f"remove {encoder.numeric[j]!r} from log1p",
-            )
-        np.log1p(values[:, j], out=values[:, j])
-    train_values = values if train_rows is None else values[train_rows]
-    mean = train_values.mean(axis=0, dtype=np.float64)
-    std = train_values.std(axis=0, dtype=np.float64)
-    std[std == 0] = 1.0
-    del train_values
     encoder = FeatureEncoder(
         columns=encoder.columns,
         vocabularies=encoder.vocabularies,
@@ -388,9 +399,6 @@ def fit_encoder(
         numeric_mean=tuple(mean.tolist()),
         numeric_std=tuple(std.tolist()),
     )
-    if encoder.numeric:  # log1p is already applied: only standardise
-        values -= mean.astype(np.float32)
-        values /= std.astype(np.float32)
     return encoder, EncodedFeatures(categorical, values)
 
 
@@ -434,13 +442,13 @@ def encode_features(
     return EncodedFeatures(categorical, values)
 
 
-def _codes(encoder: FeatureEncoder, keys: Mapping[str, _Keys], n_rows: int) -> np.ndarray:
+def _codes(encoder: FeatureEncoder, keys: dict[str, _Keys], n_rows: int) -> np.ndarray:
     sizes = [encoder.vocab_size(j) for j in range(len(encoder.columns))]
     dtype = code_dtype(max(sizes, default=1) - 1)
     out = np.empty((n_rows, encoder.width), dtype=dtype)
     slot = 0
     for j, column in enumerate(encoder.columns):
-        k = keys[column.name]
+        k = keys.pop(column.name)  # released once encoded
         owner = encoder.owner(column)
         if owner.hash_buckets:
             key_codes = stable_hash(k.keys, owner.hash_buckets)
@@ -465,7 +473,7 @@ def _codes(encoder: FeatureEncoder, keys: Mapping[str, _Keys], n_rows: int) -> n
     return out
 
 
-def _numeric(frame: pd.DataFrame, encoder: FeatureEncoder, source: str) -> np.ndarray:
+def _numeric(frame: pd.DataFrame, encoder: FeatureEncoder, source: str, *, consume: bool = False) -> np.ndarray:
     out = np.empty((len(frame), len(encoder.numeric)), dtype=np.float32)
     for j, column in enumerate(encoder.numeric):
         raw = frame[column]
@@ -483,6 +491,9 @@ def _numeric(frame: pd.DataFrame, encoder: FeatureEncoder, source: str) -> np.nd
                 where=source,
                 fix="fill, rescale or drop those rows, or declare the column categorical",
             )
+        if consume:
+            del raw
+            del frame[column]
     return out
 
 

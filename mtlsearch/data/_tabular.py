@@ -154,7 +154,7 @@ def tabular(
     try:
         if separate:
             return from_frames(data_name, frames, **columns)
-        return from_table(data_name, frame, rows, **columns)
+        return from_table(data_name, frame, rows, **columns, consume=True)
     except MtlsearchError as error:
         raise _naming_file(error, source, files) from None
 
