@@ -286,13 +286,31 @@ def study(data: Path, rows: int, n_trials: int, jobs: int, epochs: int) -> dict:
     folder = path.parent / f"study_{rows}_{jobs}"
     folder.mkdir(exist_ok=True)
     study_file = folder / "log-ple.yaml"
+    # The PLE space sized for this CPU budget: batches of 2048, at most 2 levels of 64-unit experts.
+    space = {
+        "params": {
+            "architecture": "ple",
+            "levels": {"type": "int", "low": 1, "high": 2},
+            "specific_experts": {"type": "int", "low": 1, "high": 2},
+            "shared_experts": {"type": "int", "low": 1, "high": 2},
+            "expert_width": {"type": "categorical", "choices": [16, 32, 64]},
+            "tower_width": {"type": "int", "low": 8, "high": 32, "step": 8},
+            "embedding_dim": {"type": "categorical", "choices": [4, 8]},
+            "dropout": {"type": "float", "low": 0.0, "high": 0.3},
+            "loss_weight": {"type": "float", "low": 0.2, "high": 5.0, "log": True},
+            "optimizer": "adam",
+            "lr": {"type": "float", "low": 1.0e-4, "high": 1.0e-2, "log": True},
+            "batch_size": 2048,
+        }
+    }
+    (folder / "log-ple-space.yaml").write_text(yaml.safe_dump(space, sort_keys=False))
     study_file.write_text(
         yaml.safe_dump(
             {
                 "name": f"log-ple-{rows}-{jobs}",
                 "data": {"name": "tabular", "options": {"path": str(path), "schema": schema()}},
                 "objectives": [{"task": t, "metric": "auc"} for t in ("ctr", "cvr", "ctcvr")],
-                "search_space": "ple",
+                "search_space": "log-ple-space.yaml",
                 "training": {"epochs": epochs, "patience": 1, "batch_size": 2048, "threads": 1},
                 "sampler": {"name": "tpe", "seed": 0},
                 "pruning": {"enabled": True, "reduction_factor": 3, "min_trials": 4},
@@ -332,6 +350,68 @@ def study(data: Path, rows: int, n_trials: int, jobs: int, epochs: int) -> dict:
     }
 
 
+def _share_worker(mode: str, folder: str, path: str, ready, release) -> None:
+    """Load the data as a study worker would (``mmap``: the parent's saved arrays; ``source``: the
+    file again; ``none``: nothing), read every row once, then wait while the parent measures."""
+    import torch
+
+    from mtlsearch.data import BatchLoader, MultiTaskData
+    from mtlsearch.data._tabular import tabular
+
+    torch.set_num_threads(1)
+    data = None
+    if mode == "mmap":
+        data = MultiTaskData.load(folder)
+    elif mode == "source":
+        data = tabular(path=path, schema=schema())
+    if data is not None:
+        for split in (data.train, data.validation, data.test):
+            for batch in BatchLoader(split, 65536, shuffle=True):
+                batch.categorical.sum(), batch.numeric.sum()  # touch every page
+    ready.put(os.getpid())
+    release.wait()
+
+
+def share(data: Path, rows: int, jobs: int) -> dict:
+    """Memory of ``jobs`` worker processes holding the encoded data: mapped from the parent's saved
+    arrays (what ``optimize(jobs=N)`` does) against each loading the source itself (the old way)."""
+    import multiprocessing
+    import tempfile
+
+    from mtlsearch.data._tabular import tabular
+
+    path = _subsample(data, rows) if rows else _parquet(data)
+    dataset = tabular(path=str(path), schema=schema())
+    encoded_mb = (
+        sum(t.numel() * t.element_size() for s in (dataset.train, dataset.validation, dataset.test) for t in s.batch())
+        / 1e6
+    )
+    out = {
+        "rows": len(dataset.train) + len(dataset.validation) + len(dataset.test),
+        "jobs": jobs,
+        "encoded_MB": round(encoded_mb),
+    }
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(dir=path.parent) as folder:
+        dataset.save(folder)
+        del dataset
+        for mode in ("none", "mmap", "source"):
+            ready, release = context.Queue(), context.Event()
+            workers = [
+                context.Process(target=_share_worker, args=(mode, folder, str(path), ready, release))
+                for _ in range(jobs)
+            ]
+            for worker in workers:
+                worker.start()
+            pids = [ready.get() for _ in workers]
+            rss, pss = _memory(pids)
+            release.set()
+            for worker in workers:
+                worker.join()
+            out[mode] = {"workers_rss_MB": round(rss * 1024), "workers_pss_MB": round(pss * 1024)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -339,15 +419,16 @@ def main() -> None:
     g.add_argument("--rows", type=int, default=10_000_000)
     g.add_argument("--out", type=Path, required=True)
     g.add_argument("--chunk", type=int, default=500_000)
-    for name in ("load", "throughput", "study"):
+    for name in ("load", "throughput", "study", "share"):
         p = sub.add_parser(name)
         p.add_argument("--data", type=Path, required=True)
         if name == "throughput":
             p.add_argument("--steps", type=int, default=300)
-        if name == "study":
+        if name in ("study", "share"):
             p.add_argument("--rows", type=int, default=200_000)
+            p.add_argument("--jobs", type=int, default=1 if name == "study" else 2)
+        if name == "study":
             p.add_argument("--n-trials", type=int, default=20)
-            p.add_argument("--jobs", type=int, default=1)
             p.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
     if args.command == "generate":
@@ -362,6 +443,8 @@ def main() -> None:
         result = load(args.data)
     elif args.command == "study":
         result = study(args.data, args.rows, args.n_trials, args.jobs, args.epochs)
+    elif args.command == "share":
+        result = share(args.data, args.rows, args.jobs)
     else:
         result = throughput(args.data, args.steps)
     print(json.dumps(result, indent=2))
