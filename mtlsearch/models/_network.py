@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -134,6 +135,18 @@ class _Level(nn.Module):
         return tasks_out, shared_out, task_weights, shared_weights
 
 
+class _Column(NamedTuple):
+    """One embedded input column, as the input layer lays it out."""
+
+    name: str
+    vocab_size: int  # rows of the table it owns (unused when it shares another's)
+    width: int  # embedding width
+    table: str  # the column whose table it reads (itself unless share_embedding)
+    first_slot: int  # its first column in the categorical input
+    slots: int  # 0: single-valued; else max_len slots pooled by ``pooling``
+    pooling: str
+
+
 class _EmbeddingInputs(nn.Module):
     """Every categorical and multi-valued column embedded, batched by embedding width.
 
@@ -150,54 +163,47 @@ class _EmbeddingInputs(nn.Module):
         super().__init__()
         dims = features.embedding_dims or (0,) * features.n_categorical
         shares = features.share_embedding or ("",) * features.n_categorical
-        # (name, vocab size, width, owner, first slot, slots, pooling); single-valued: slots 0
         columns = [
-            (name, size, dim or default_dim, share or name, j, 0, "sum")
+            _Column(name, size, dim or default_dim, share or name, j, 0, "sum")
             for j, (name, size, dim, share) in enumerate(zip(features.categorical, features.vocab_sizes, dims, shares))
         ]
         slot = features.n_categorical
         for m in features.multi_valued:
+            width = m.embedding_dim or default_dim
             columns.append(
-                (
-                    m.name,
-                    m.vocab_size,
-                    m.embedding_dim or default_dim,
-                    m.share_embedding or m.name,
-                    slot,
-                    m.max_len,
-                    m.pooling,
-                )
+                _Column(m.name, m.vocab_size, width, m.share_embedding or m.name, slot, m.max_len, m.pooling)
             )
             slot += m.max_len
-        owners = {c[0]: c for c in columns if c[3] == c[0]}
+        owners = {c.name: c for c in columns if c.table == c.name}  # the columns that own a table
         self.copies = copies
         self.tables = nn.ModuleList()
-        self._groups: list[tuple[int, bool, bool]] = []  # (width, has single, has multi)
+        self._groups: list[tuple[int, bool, bool]] = []  # (width, has single-valued, has multi-valued)
         self.d_out = 0
-        for width in sorted({owners[c[3]][2] for c in columns}):
-            group_owners = [o for o in owners.values() if o[2] == width]
-            starts, rows = {}, 0
-            for owner in group_owners:
-                starts[owner[0]] = rows
-                rows += owner[1]
-            group = [c for c in columns if owners[c[3]][2] == width]
-            single = [c for c in group if not c[5]]
-            multi = [c for c in group if c[5]]
+        for width in sorted({owners[c.table].width for c in columns}):
+            starts, rows = {}, 0  # each owner's first row in this width's weight
+            for owner in (o for o in owners.values() if o.width == width):
+                starts[owner.name] = rows
+                rows += owner.vocab_size
+            group = [c for c in columns if owners[c.table].width == width]
+            single = [c for c in group if not c.slots]
+            multi = [c for c in group if c.slots]
             g = len(self.tables)
             self.tables.append(nn.Embedding(rows * copies, width))
             copy_starts = torch.arange(copies).unsqueeze(1) * rows  # (copies, 1)
             if single:
-                self.register_buffer(f"single_slots_{g}", torch.tensor([c[4] for c in single]), persistent=False)
-                offsets = copy_starts + torch.tensor([starts[c[3]] for c in single])  # (copies, C_g)
+                self.register_buffer(
+                    f"single_slots_{g}", torch.tensor([c.first_slot for c in single]), persistent=False
+                )
+                offsets = copy_starts + torch.tensor([starts[c.table] for c in single])  # (copies, C_g)
                 self.register_buffer(f"single_offsets_{g}", offsets, persistent=False)
             if multi:
-                slots = [c[4] + i for c in multi for i in range(c[5])]
-                owner_of_slot = [m for m, c in enumerate(multi) for _ in range(c[5])]
+                slots = [c.first_slot + i for c in multi for i in range(c.slots)]
+                column_of_slot = [m for m, c in enumerate(multi) for _ in range(c.slots)]
                 self.register_buffer(f"multi_slots_{g}", torch.tensor(slots), persistent=False)  # (S_g,)
-                offsets = copy_starts + torch.tensor([starts[multi[m][3]] for m in owner_of_slot])  # (copies, S_g)
+                offsets = copy_starts + torch.tensor([starts[multi[m].table] for m in column_of_slot])  # (copies, S_g)
                 self.register_buffer(f"multi_offsets_{g}", offsets, persistent=False)
-                self.register_buffer(f"multi_column_{g}", torch.tensor(owner_of_slot), persistent=False)  # (S_g,)
-                mean = torch.tensor([c[6] == "mean" for c in multi])
+                self.register_buffer(f"multi_column_{g}", torch.tensor(column_of_slot), persistent=False)  # (S_g,)
+                mean = torch.tensor([c.pooling == "mean" for c in multi])
                 self.register_buffer(f"multi_mean_{g}", mean, persistent=False)  # (M_g,)
             self._groups.append((width, bool(single), bool(multi)))
             self.d_out += width * len(group)
