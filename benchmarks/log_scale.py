@@ -247,19 +247,19 @@ def _subsample(data: Path, rows: int) -> Path:
     return out
 
 
-def _memory(pids: list[int]) -> tuple[float, float]:
-    """Summed RSS and PSS (GB) of ``pids``: PSS splits shared pages among the processes mapping them."""
-    rss = pss = 0.0
+def _memory(pids: list[int]) -> tuple[float, float, float]:
+    """Summed RSS, PSS and anonymous (private) memory in GB of ``pids``. PSS splits shared pages
+    among the processes mapping them; anonymous memory is what no other process can share."""
+    totals = {"Rss:": 0.0, "Pss:": 0.0, "Anonymous:": 0.0}
     for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1]) / 1024**2
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1]) / 1024**2
+                key = line.split(maxsplit=1)[0] if line else ""
+                if key in totals:
+                    totals[key] += int(line.split()[1]) / 1024**2
         except OSError:
             continue
-    return rss, pss
+    return totals["Rss:"], totals["Pss:"], totals["Anonymous:"]
 
 
 def _children(pid: int) -> list[int]:
@@ -326,7 +326,7 @@ def study(data: Path, rows: int, n_trials: int, jobs: int, epochs: int) -> dict:
 
     def sample() -> None:
         while not done.wait(1.0):
-            rss, pss = _memory(_children(os.getpid()))
+            rss, pss, _ = _memory(_children(os.getpid()))
             peak["workers_rss_GB"] = max(peak["workers_rss_GB"], rss)
             peak["workers_pss_GB"] = max(peak["workers_pss_GB"], pss)
 
@@ -404,11 +404,15 @@ def share(data: Path, rows: int, jobs: int) -> dict:
             for worker in workers:
                 worker.start()
             pids = [ready.get() for _ in workers]
-            rss, pss = _memory(pids)
+            rss, pss, anonymous = _memory(pids)
             release.set()
             for worker in workers:
                 worker.join()
-            out[mode] = {"workers_rss_MB": round(rss * 1024), "workers_pss_MB": round(pss * 1024)}
+            out[mode] = {
+                "workers_rss_MB": round(rss * 1024),
+                "workers_pss_MB": round(pss * 1024),
+                "workers_private_MB": round(anonymous * 1024),
+            }
     return out
 
 
