@@ -10,8 +10,11 @@ from mtlsearch.data._dataset import (
     Split,
     TaskColumns,
     TaskSpec,
+    categorical_codes,
     from_frames,
     from_table,
+    numeric_values,
+    value_as_text,
 )
 from mtlsearch.data._encoding import (
     PAD,
@@ -40,12 +43,15 @@ __all__ = [
     "TaskColumns",
     "TaskSpec",
     "UnseenCategoriesWarning",
+    "categorical_codes",
     "dataset_options",
     "encode_features",
     "from_frames",
     "from_table",
     "generate_regression_pair",
     "load_dataset",
+    "numeric_values",
     "synthetic",
     "synthetic_video",
+    "value_as_text",
 ]

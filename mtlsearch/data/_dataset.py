@@ -26,6 +26,7 @@ from mtlsearch.data._encoding import (
     CategoricalColumn,
     EncodedFeatures,
     FeatureEncoder,
+    canonical_keys,
     encode_features,
     fit_encoder,
     warn_unseen,
@@ -42,8 +43,11 @@ __all__ = [
     "Split",
     "TaskColumns",
     "TaskSpec",
+    "categorical_codes",
     "from_frames",
     "from_table",
+    "numeric_values",
+    "value_as_text",
 ]
 
 TASK_TYPES = ("binary", "regression")
@@ -179,6 +183,9 @@ class MultiTaskData:
     vocabularies: tuple[tuple[str, ...], ...] = ()  # per categorical feature, in code order from 1
     log1p: tuple[str, ...] = ()  # numeric features log1p-transformed before standardising
     encoder: FeatureEncoder | None = None  # how raw rows were encoded (tables: always; generators: None)
+    # (categorical feature, numeric column): features that are a numeric column's value as text
+    # (value_as_text), which serving derives from the raw column when a frame lacks them
+    value_features: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         for split_name in ("train", "validation", "test"):
@@ -231,6 +238,7 @@ class MultiTaskData:
             vocabularies=self.vocabularies,
             log1p=self.log1p,
             encoder=self.encoder,
+            value_features=self.value_features,
         )
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
@@ -420,6 +428,41 @@ def _data(
         log1p=encoder.log1p,
         encoder=encoder,
     )
+
+
+def value_as_text(column: pd.Series) -> pd.Series:
+    """A numeric column's values as category text, ``"73.0"`` for 73 or 73.0: the text of the
+    float64 value, so integer and float inputs name the same category (Census ``*_value`` features)."""
+    return pd.to_numeric(column, errors="coerce").astype(np.float64).astype(str)
+
+
+def categorical_codes(frame: pd.DataFrame, columns: Sequence[str], vocabularies: Sequence[Sequence[str]]) -> np.ndarray:
+    """Codes ``(N, C)`` int64 of ``frame``'s single-valued categorical ``columns``: 1 + the
+    canonical key's index in its vocabulary, 0 (OOV) for keys the vocabulary lacks. The same keys
+    as :func:`~mtlsearch.data.encode_features`, which is the full encoding (hashing, multi-valued
+    columns) and what training and serving call when a data set has an encoder."""
+    codes = np.zeros((len(frame), len(columns)), dtype=np.int64)
+    for j, column in enumerate(columns):
+        row_keys, keys = canonical_keys(frame[column])
+        codes[:, j] = (pd.Index(vocabularies[j], dtype=object).get_indexer(keys) + 1)[row_keys]
+    return codes
+
+
+def numeric_values(frame: pd.DataFrame, columns: Sequence[str], source: str) -> np.ndarray:
+    """Raw values ``(N, F)`` float64 of ``frame``'s numeric ``columns`` (any integer or float
+    dtype, or numbers written as text); raises :class:`MtlsearchError` naming ``source`` and the
+    column for a NaN or non-numeric value. Shared by training and serving."""
+    out = np.empty((len(frame), len(columns)), dtype=np.float64)
+    for j, column in enumerate(columns):
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        if not np.isfinite(values).all():
+            raise MtlsearchError(
+                f"numeric column {column!r} has {int((~np.isfinite(values)).sum())} NaN or non-numeric value(s)",
+                where=source,
+                fix="fill or drop those rows, or declare the column categorical",
+            )
+        out[:, j] = values
+    return out
 
 
 def from_frames(

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
+import mtlsearch.serving
 from mtlsearch.config import run_config_from_dict
 from mtlsearch.data import FeatureEncoder, encode_features
 from mtlsearch.data._tabular import tabular
@@ -56,7 +58,8 @@ def _table(n: int = 300) -> pd.DataFrame:
     )
 
 
-def test_the_same_rows_score_the_same_through_training_and_serving(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["pt2", "onnx"])
+def test_the_same_rows_score_the_same_through_training_and_serving(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / "log.csv"
     _table().to_csv(path, index=False)
     data = tabular(path=str(path), schema=SCHEMA)
@@ -68,7 +71,7 @@ def test_the_same_rows_score_the_same_through_training_and_serving(tmp_path: Pat
         }
     )
     result = train(config, data)
-    paths = write_artifacts(result, tmp_path / "run", data)
+    write_artifacts(result, tmp_path / "run", data, formats=(fmt,))
 
     # training path: the encoded test split
     with torch.no_grad():
@@ -76,14 +79,15 @@ def test_the_same_rows_score_the_same_through_training_and_serving(tmp_path: Pat
     expected = torch.stack([torch.sigmoid(logits[:, 0]), logits[:, 1]], dim=1)
 
     # serving path: raw rows as a user's service would hold them (pandas' own typing: item is int
-    # here but was read as text for training) through vocabularies.json and the serving model
+    # here but was read as text for training) through vocabularies.json and the exported model
     raw = pd.read_csv(path)
-    raw = raw[raw["split"] == "test"].drop(columns=["click", "dwell", "split"])
-    encoder = FeatureEncoder.from_dict(json.loads(Path(paths["vocabularies"]).read_text())["encoder"])
+    raw = raw[raw["split"] == "test"].drop(columns=["click", "dwell", "split"]).reset_index(drop=True)
+    encoder = FeatureEncoder.from_dict(json.loads((tmp_path / "run" / "vocabularies.json").read_text())["encoder"])
     encoded = encode_features(raw, encoder)
     assert (encoded.categorical[:, 0] == 0).any()  # some test items are OOV
-    serving = torch.jit.load(str(paths["torchscript"]))
-    with torch.no_grad():
-        served = serving(torch.from_numpy(encoded.categorical), torch.from_numpy(encoded.numeric))
+    assert (encoded.categorical[:, 3:] == -1).any()  # some history slots are padding
     assert np.array_equal(encoded.categorical, data.test.categorical.numpy())
-    assert torch.allclose(served, expected, atol=1e-5)
+    scorer = mtlsearch.serving.load(tmp_path / "run", format=fmt)
+    served = scorer(raw)
+    assert list(served.columns) == ["ctr", "dwell"]
+    assert np.allclose(served.to_numpy(), expected.numpy(), atol=1e-5)
