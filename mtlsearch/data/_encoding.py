@@ -122,14 +122,6 @@ class FeatureEncoder:
     _indexes: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
-    def single(self) -> tuple[CategoricalColumn, ...]:
-        return tuple(c for c in self.columns if not c.multi_valued)
-
-    @property
-    def multi(self) -> tuple[CategoricalColumn, ...]:
-        return tuple(c for c in self.columns if c.multi_valued)
-
-    @property
     def width(self) -> int:
         """Columns of the categorical code matrix: one per single-valued column plus the slots."""
         return sum(c.max_len or 1 for c in self.columns)
