@@ -1,4 +1,4 @@
-"""Data sets as tensors: synthetic generators, UCI Census-Income and users' own tables."""
+"""Data sets as tensors: synthetic generators, UCI Census-Income, AliExpress, Ali-CCP and users' own tables."""
 
 from mtlsearch.data._dataset import (
     TASK_TYPES,
@@ -11,6 +11,7 @@ from mtlsearch.data._dataset import (
     TaskColumns,
     TaskSpec,
     categorical_codes,
+    check_products,
     from_frames,
     from_table,
     numeric_values,
@@ -24,8 +25,9 @@ from mtlsearch.data._encoding import (
     UnseenCategoriesWarning,
     encode_features,
 )
+from mtlsearch.data._public import ali_ccp, aliexpress
 from mtlsearch.data._registry import DATASETS, dataset_options, load_dataset
-from mtlsearch.data._synthetic import generate_regression_pair, synthetic, synthetic_video
+from mtlsearch.data._synthetic import generate_regression_pair, generate_regression_tasks, synthetic, synthetic_video
 
 __all__ = [
     "DATASETS",
@@ -43,12 +45,16 @@ __all__ = [
     "TaskColumns",
     "TaskSpec",
     "UnseenCategoriesWarning",
+    "ali_ccp",
+    "aliexpress",
     "categorical_codes",
+    "check_products",
     "dataset_options",
     "encode_features",
     "from_frames",
     "from_table",
     "generate_regression_pair",
+    "generate_regression_tasks",
     "load_dataset",
     "numeric_values",
     "synthetic",

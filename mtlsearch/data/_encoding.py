@@ -350,7 +350,9 @@ def fit_encoder(
             np.log1p(values[:, j], out=values[:, j])
         train_values = values[:, j] if train_rows is None else values[train_rows, j]
         mean[j] = train_values.mean(dtype=np.float64)
-        std[j] = train_values.std(dtype=np.float64) or 1.0
+        std[j] = train_values.std(dtype=np.float64)
+        if std[j] == 0 or (train_values == train_values[:1]).all():  # constant: std may round to 1e-16
+            std[j] = 1.0
         values[:, j] -= np.float32(mean[j])
         values[:, j] /= np.float32(std[j])
     keys = {}

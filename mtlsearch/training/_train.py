@@ -132,7 +132,7 @@ def train(
     task_decays = [weights[t.name].decay if t.name in weights else 1.0 for t in data.tasks]
 
     pl.seed_everything(config.seed, verbose=False)
-    network = MultiTaskNetwork(config.model, data.features, len(data.tasks))
+    network = MultiTaskNetwork(config.model, data.features, len(data.tasks), products=data.products)
     module = MultiTaskModule(network, data.tasks, config.training, task_weights, task_decays, epoch_callbacks)
     training = config.training
     train_loader = BatchLoader(data.train, training.batch_size, shuffle=True, seed=config.seed)
