@@ -18,6 +18,7 @@ errors; the architecture fills in the sizes it fixes.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import ModelConfig
 
 __all__ = [
+    "LOSS_BALANCING",
     "LR_SCHEDULES",
     "OPTIMIZERS",
     "DataConfig",
@@ -36,12 +38,16 @@ __all__ = [
     "TaskConfig",
     "TrainingConfig",
     "load_run_config",
+    "resolve_data_paths",
+    "resolve_file_paths",
     "run_config_from_dict",
     "save_run_config",
 ]
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("constant", "cosine")  # cosine: lr * (1 + cos(pi * step / total_steps)) / 2, per batch
+# training.loss_balancing: how task losses become an update (mtlsearch/training/_balancing.py)
+LOSS_BALANCING = ("fixed", "uncertainty", "gradnorm", "upgrad", "pcgrad", "mgda", "aligned_mtl", "dualproj", "imtl_g")
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,8 @@ class TrainingConfig:
     eval_batch_size: int = 65536
     accelerator: str = "cpu"  # Lightning accelerator: "cpu", "gpu" or "auto"
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+    loss_balancing: str = "fixed"  # one of LOSS_BALANCING; the tasks' weight/decay apply first in every method
+    gradnorm_alpha: float = 1.5  # GradNorm's restoring-force strength alpha (used by loss_balancing: gradnorm)
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "eval_batch_size": self.eval_batch_size}
@@ -105,6 +113,18 @@ class TrainingConfig:
                 f"unknown optimizer {self.optimizer!r}",
                 where="training.optimizer",
                 fix=f"use one of {', '.join(OPTIMIZERS)}",
+            )
+        if self.loss_balancing not in LOSS_BALANCING:
+            raise MtlsearchError(
+                f"unknown loss_balancing {self.loss_balancing!r}",
+                where="training.loss_balancing",
+                fix=f"use one of {', '.join(LOSS_BALANCING)}",
+            )
+        if not (math.isfinite(self.gradnorm_alpha) and self.gradnorm_alpha >= 0):
+            raise MtlsearchError(
+                f"gradnorm_alpha must be a number >= 0, got {self.gradnorm_alpha}",
+                where="training.gradnorm_alpha",
+                fix="e.g. 1.5 (the GradNorm paper uses 0.12 to 3.0)",
             )
         if self.lr_schedule not in LR_SCHEDULES:
             raise MtlsearchError(
@@ -160,9 +180,46 @@ def run_config_from_dict(data: Any, where: str = "config") -> RunConfig:
         raise error.within(where) from None
 
 
+def _is_path_option(name: str) -> bool:
+    """A data option that names a file or folder: ``path``, ``schema``, ``*_path``."""
+    return name in ("path", "schema") or name.endswith("_path")
+
+
+def resolve_data_paths(options: Any, base: str | Path) -> Any:
+    """``options`` with every relative file option (``path``, ``schema``, ``*_path``) made absolute
+    against the folder ``base``; ``~`` is expanded, URLs (``scheme://``), absolute paths and
+    non-string values (an inline schema mapping) are kept as they are.
+
+    Files name their data relative to themselves, so a study file or training config works from
+    any working directory, and what is stored or exported holds absolute paths.
+
+    >>> resolve_data_paths({"path": "clicks.csv", "schema": {"numeric": ["x"]}}, "/data")
+    {'path': '/data/clicks.csv', 'schema': {'numeric': ['x']}}
+    """
+    if not isinstance(options, dict):
+        return options
+    out = dict(options)
+    for name, value in options.items():
+        if _is_path_option(str(name)) and isinstance(value, str) and value and "://" not in value:
+            path = Path(value).expanduser()
+            out[name] = str(path if path.is_absolute() else Path(os.path.normpath(Path(base).absolute() / path)))
+    return out
+
+
+def resolve_file_paths(plain: Any, source: str | Path) -> Any:
+    """A parsed config or study file with its ``data.options`` paths resolved against the file's folder."""
+    if isinstance(plain, dict) and isinstance(plain.get("data"), dict) and "options" in plain["data"]:
+        base = Path(source).expanduser().absolute().parent
+        plain = {**plain, "data": {**plain["data"], "options": resolve_data_paths(plain["data"]["options"], base)}}
+    return plain
+
+
 def load_run_config(path: str | Path) -> RunConfig:
-    """Read a training config YAML file (see the module docstring for the format)."""
-    return run_config_from_dict(read_yaml(path, what="training config"), str(path))
+    """Read a training config YAML file (see the module docstring for the format).
+
+    Relative data paths (``data.options.path``, ``schema``, ``*_path``) are relative to the file.
+    """
+    return run_config_from_dict(resolve_file_paths(read_yaml(path, what="training config"), path), str(path))
 
 
 def save_run_config(config: RunConfig, path: str | Path) -> None:

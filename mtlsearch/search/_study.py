@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mtlsearch._resources import find_yaml
 from mtlsearch._strict import from_plain, read_yaml, to_plain
-from mtlsearch.config import DataConfig, RunConfig, TaskConfig, TrainingConfig
+from mtlsearch.config import DataConfig, RunConfig, TaskConfig, TrainingConfig, resolve_file_paths
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search._constraints import ConstraintBound, check_constraints
 from mtlsearch.search._pruning import PruningConfig
@@ -208,12 +209,23 @@ class StudyConfig:
 
 # Fields added after studies were first stored, with their defaults: left out of the fingerprint
 # while at the default, so that a study stored by an earlier release still resumes.
-_LATER_FIELDS: dict[str, dict[str, object]] = {"training": {"lr_schedule": "constant"}}
+_LATER_FIELDS: dict[str, dict[str, object]] = {
+    "training": {"lr_schedule": "constant", "loss_balancing": "fixed", "gradnorm_alpha": 1.5}
+}
 
 
 def study_path(name_or_path: str) -> Path:
     """``studies/NAME.yaml`` in the working directory, then the package's copy; or a path."""
     return find_yaml("studies", name_or_path, what="study", where="--study")
+
+
+def _storage_relative_to(url: str, folder: Path) -> str:
+    """A file storage URL with a relative path (``sqlite:///x.db``, ``journal:///x.log``) made
+    absolute against the study file's folder; other URLs as they are."""
+    for scheme in ("sqlite:///", "journal:///"):
+        if url.startswith(scheme) and not url[len(scheme) :].startswith("/") and url[len(scheme) :]:
+            return scheme + os.path.normpath(folder / Path(url[len(scheme) :]).expanduser())
+    return url
 
 
 def load_study_config(name_or_path: str) -> StudyConfig:
@@ -222,7 +234,9 @@ def load_study_config(name_or_path: str) -> StudyConfig:
     data = read_yaml(path, what="study file")
     if not isinstance(data, dict):
         raise MtlsearchError("expected a mapping at the top level", where=str(path), fix="see studies/ple.yaml")
-    data = {"name": path.stem, **data, "source": str(path)}
+    data = {"name": path.stem, **resolve_file_paths(data, path), "source": str(path)}
+    if isinstance(data.get("storage"), str):
+        data["storage"] = _storage_relative_to(data["storage"], path.absolute().parent)
     try:
         return from_plain(StudyConfig, data, "")
     except MtlsearchError as error:
