@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from mtlsearch.config import load_run_config
-from mtlsearch.training import prepare_data, train
-from mtlsearch.training._artifacts import write_artifacts
+from mtlsearch._outputs import check_output_dir
+from mtlsearch.errors import MtlsearchError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,11 +22,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_run_config(args.config)
-    data = prepare_data(config)
-    result = train(config, data, progress=args.progress)
-    paths = write_artifacts(result, args.out, data)
-    print(json.dumps({"validation": result.validation, "test": result.test}, indent=2))
+    from mtlsearch.training import TrainingDiverged, load_run, train
+    from mtlsearch.training._artifacts import write_artifacts
+
+    out = check_output_dir(args.out, where="--out")  # before training, not after it
+    config, data = load_run(args.config)  # every check that needs no training, errors naming the file
+    try:
+        result = train(config, data, progress=args.progress)
+    except TrainingDiverged as error:
+        raise MtlsearchError(f"training diverged: {error}", where=args.config, fix="lower training.lr") from None
+    undefined = result.undefined_metrics()
+    if undefined:
+        raise MtlsearchError(
+            f"metric {undefined[0]} is undefined after training (non-finite predictions); nothing written",
+            where=args.config,
+            fix="lower training.lr",
+        )
+    paths = write_artifacts(result, out, data)
+    print(json.dumps({"validation": result.validation, "test": result.test}, indent=2, allow_nan=False))
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0

@@ -84,3 +84,15 @@ def load_dataset(name: str, options: Mapping[str, Any] | None = None) -> MultiTa
         return _loader_signature(name)(**options)
     except TypeError as error:  # a wrong type that the loader's arithmetic tripped over
         raise MtlsearchError(str(error), where=f"data.options ({name})", fix="check the option types") from None
+    except (ValueError, OverflowError) as error:  # a value the loader's arithmetic cannot use (e.g. a size)
+        raise MtlsearchError(
+            f"data set {name!r} cannot be built with these options: {error.__class__.__name__}: {error}",
+            where=f"data.options ({name})",
+            fix="check the option values",
+        ) from None
+    except MemoryError:
+        raise MtlsearchError(
+            f"data set {name!r} with these options does not fit in memory",
+            where=f"data.options ({name})",
+            fix="use fewer samples or features",
+        ) from None

@@ -1,8 +1,9 @@
 """Training: the LightningModule, metrics and the ``train`` entry point."""
 
+from mtlsearch.training._checks import check_data, check_run
 from mtlsearch.training._metrics import METRIC_DIRECTIONS, OBJECTIVE_METRIC, task_losses, task_metrics
 from mtlsearch.training._module import EpochCallback, MultiTaskModule, TrainingDiverged, make_optimizer
-from mtlsearch.training._train import TrainResult, make_trainer, prepare_data, train
+from mtlsearch.training._train import TrainResult, load_run, make_trainer, prepare_data, train
 
 __all__ = [
     "METRIC_DIRECTIONS",
@@ -11,6 +12,9 @@ __all__ = [
     "MultiTaskModule",
     "TrainResult",
     "TrainingDiverged",
+    "check_data",
+    "check_run",
+    "load_run",
     "make_optimizer",
     "make_trainer",
     "prepare_data",

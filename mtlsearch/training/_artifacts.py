@@ -51,7 +51,7 @@ def write_artifacts(result: TrainResult, out: str | Path, data: MultiTaskData) -
         "vocabularies": out / "vocabularies.json",
         "config": out / "config.yaml",
     }
-    paths["metrics"].write_text(json.dumps(result.summary(), indent=2))
+    paths["metrics"].write_text(json.dumps(result.summary(), indent=2, allow_nan=False))  # strict JSON
     save_run_config(result.config, paths["config"])
     torch.save(
         {"config": result.config.to_dict(), "state_dict": result.network.state_dict(), "tasks": data.task_names},

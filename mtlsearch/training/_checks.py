@@ -1,0 +1,109 @@
+"""The pre-flight check of a run: everything that can fail on bad input, before anything trains.
+
+``train`` calls :func:`check_run` first, and ``optimize`` calls it on the study's base config and
+on the extreme values of its search space before the storage is touched, so that a bad setting
+is one line naming the field, never a traceback at the first epoch or a failed trial.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from mtlsearch.config import RunConfig
+from mtlsearch.data import MultiTaskData
+from mtlsearch.errors import MtlsearchError
+from mtlsearch.models import MultiTaskNetwork
+from mtlsearch.training._metrics import OBJECTIVE_METRIC
+
+__all__ = ["MONITORS", "check_data", "check_run", "check_training", "monitors"]
+
+MONITORS = {"binary": ("auc", "logloss"), "regression": ("mse",)}  # the metrics each task type has
+_EVALUATED = ("validation", "test")  # the splits whose metrics are reported
+
+
+def monitors(data: MultiTaskData) -> list[str]:
+    """What ``training.monitor`` may name for ``data``: ``loss`` and every ``TASK/METRIC``."""
+    return ["loss"] + [f"{t.name}/{m}" for t in data.tasks for m in MONITORS[t.type]]
+
+
+def check_data(data: MultiTaskData) -> None:
+    """Refuse data on which a task's metric is undefined: a binary task whose validation or test
+    split holds one class only (AUC needs both). Empty splits and empty sample spaces are refused
+    when the data is built (see ``MultiTaskData``).
+
+    Raises :class:`MtlsearchError` naming the task and the split, with ``where="data"``.
+    """
+    for split_name in _EVALUATED:
+        split = getattr(data, split_name)
+        for k, task in enumerate(data.tasks):
+            if task.type != "binary":
+                continue
+            labels = split.labels[split.masks[:, k], k]  # (n_k,) the task's sample space
+            positives = int((labels == 1).sum())
+            if 0 < positives < len(labels):
+                continue
+            only = "1 (positive)" if positives else "0 (negative)"
+            raise MtlsearchError(
+                f"task {task.name!r} has a single class in the {split_name} split of {data.name!r}: all "
+                f"{len(labels)} labels in its sample space are {only}, so its {OBJECTIVE_METRIC['binary']} "
+                "is undefined",
+                where="data",
+                fix=f"use more rows (data.options) or a larger {split_name} share, or drop the task",
+            )
+
+
+def check_training(config: RunConfig, data: MultiTaskData) -> None:
+    """Check ``config.training`` against ``data`` and build what training builds from it: the
+    monitor names a metric of a task the run trains, and the optimiser accepts the settings."""
+    training = config.training
+    if training.monitor not in monitors(data):
+        raise MtlsearchError(
+            f"unknown monitor {training.monitor!r}",
+            where="training.monitor",
+            fix=f"use one of {', '.join(monitors(data))}",
+        )
+    from mtlsearch.training._module import make_optimizer
+
+    try:
+        make_optimizer(training, [torch.zeros(1, requires_grad=True)])
+    except (ValueError, RuntimeError) as error:
+        raise MtlsearchError(
+            f"the {training.optimizer} optimiser refuses these settings: {error}",
+            where="training",
+            fix="check lr and weight_decay",
+        ) from None
+
+
+def check_run(config: RunConfig, data: MultiTaskData, *, build: bool = True) -> None:
+    """Everything ``train(config, data)`` needs, checked before training: the data's metrics are
+    defined (:func:`check_data`), the training settings fit the data (:func:`check_training`), and,
+    with ``build``, the network and Lightning's Trainer (the accelerator) can be built.
+
+    Raises :class:`MtlsearchError` with ``where`` naming the config field (``training.monitor``,
+    ``model``, ``data``...), for the caller to prefix with its file.
+    """
+    check_data(data)
+    check_training(config, data)
+    if not build:
+        return
+    try:
+        MultiTaskNetwork(config.model, data.features, len(data.tasks))
+    except MtlsearchError:
+        raise
+    except (ValueError, RuntimeError, MemoryError) as error:
+        raise MtlsearchError(
+            f"cannot build the {config.model.architecture} network: {error.__class__.__name__}: {error}",
+            where="model",
+            fix="use smaller sizes",
+        ) from None
+    from mtlsearch.training._train import _quiet_lightning, make_trainer
+
+    try:
+        with _quiet_lightning():
+            make_trainer(config.training)
+    except Exception as error:  # Lightning's MisconfigurationException for an unavailable accelerator
+        raise MtlsearchError(
+            f"accelerator {config.training.accelerator!r} cannot run here: {error}",
+            where="training.accelerator",
+            fix="use cpu, or auto to take what this machine has",
+        ) from None
