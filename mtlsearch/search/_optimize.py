@@ -39,6 +39,7 @@ from mtlsearch.search._workers import (
     worker_gpus,
 )
 from mtlsearch.training import EpochCallback, TrainResult, check_data, check_run, prepare_data, train
+from mtlsearch.training._checks import check_training
 from mtlsearch.training._metrics import strict_metrics
 
 __all__ = [
@@ -343,10 +344,14 @@ def preflight(config: StudyConfig, space: SearchSpace, base: RunConfig, seed: in
     for label, params, build in _extreme_params(space, config.task_names):
         try:
             run = params_to_config(suggest_params(optuna.trial.FixedTrial(params), space, config.task_names), base)
-            check_run(run, data, build=build)
+            if build:
+                check_run(run, data)
+            else:
+                check_training(run, data)
         except MtlsearchError as error:
+            reason = f"{error.where}: {error.message}" if error.where else error.message
             raise MtlsearchError(
-                f"{label} gives a run that cannot train: {error}", where=space_file, fix=error.fix
+                f"{label} gives a run that cannot train: {reason}", where=space_file, fix=error.fix
             ) from None
     _try_sampler(config, space, seed)
     study_hooks(config)  # builds the pruner and the hypervolume recorder
