@@ -223,20 +223,28 @@ class Objective:
         self.result_hooks = tuple(result_hooks)
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
-        params = suggest_params(trial, self.space, self.config.task_names)
-        run_config = params_to_config(params, self.base)
-        trial.set_user_attr("config", run_config.to_dict())
         try:
-            result = train(run_config, self.data, epoch_callbacks=[hook(trial) for hook in self.epoch_hooks])
+            values = self._train(trial)
         except optuna.TrialPruned:
             raise
-        except Exception as error:
+        except Exception as error:  # a trial failure, with its reason: never a traceback on the console
             reason = str(error) if isinstance(error, MtlsearchError) else f"{error.__class__.__name__}: {error}"
             trial.set_user_attr("fail_reason", reason[:1000])
             if not isinstance(error, MtlsearchError):  # a bug or a crash: keep where it came from
                 trial.set_user_attr("fail_traceback", traceback.format_exc()[-4000:])
             raise
-        values = [result.validation[name] for name in self.config.metric_names]
+        bad = [n for n, v in zip(self.config.metric_names, values) if not math.isfinite(v)]
+        if bad:
+            reason = f"objective {bad[0]} is undefined (non-finite predictions)"
+            trial.set_user_attr("fail_reason", reason)
+            raise RuntimeError(reason)
+        return values
+
+    def _train(self, trial: optuna.Trial) -> list[float]:
+        params = suggest_params(trial, self.space, self.config.task_names)
+        run_config = params_to_config(params, self.base)
+        trial.set_user_attr("config", run_config.to_dict())
+        result = train(run_config, self.data, epoch_callbacks=[hook(trial) for hook in self.epoch_hooks])
         for key, value in {
             "validation": strict_metrics(result.validation),
             "test": strict_metrics(result.test),
@@ -250,12 +258,7 @@ class Objective:
             trial.set_user_attr(key, value)
         for hook in self.result_hooks:
             hook(trial, result, self.data)
-        bad = [n for n, v in zip(self.config.metric_names, values) if not math.isfinite(v)]
-        if bad:
-            reason = f"objective {bad[0]} is undefined (non-finite predictions)"
-            trial.set_user_attr("fail_reason", reason)
-            raise RuntimeError(reason)
-        return values
+        return [result.validation[name] for name in self.config.metric_names]
 
 
 def study_hooks(
