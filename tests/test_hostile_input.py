@@ -265,6 +265,12 @@ KIND_1: list[Case] = [
         1,
     ),
     (
+        "study-sampler-seed-in-its-options",
+        lambda d, study: _optimize(study(sampler=_sampler("tpe", seed=1))),
+        "sampler.options.seed: the seed goes in sampler.seed",
+        1,
+    ),
+    (
         "study-sampler-seed-negative",
         lambda d, study: _optimize(study(sampler={"name": "random", "seed": -1})),
         "sampler.seed: seed must lie in 0..",
@@ -314,6 +320,14 @@ KIND_1: list[Case] = [
         "space-dropout-high-of-1",
         lambda d, study: _optimize(study(params={"dropout": {"type": "float", "low": 0.0, "high": 1.0}})),
         "dropout = 1.0 gives an invalid",
+        1,
+    ),
+    (
+        "space-loss-decay-that-grows-past-float32",
+        lambda d, study: _optimize(
+            study(training=_training(epochs=40), params={"loss_decay": {"type": "float", "low": 0.5, "high": 1e10}})
+        ),
+        "mmoe with every parameter at its high gives a run that cannot train: tasks.vtr.decay: the loss weight",
         1,
     ),
     (
@@ -369,6 +383,30 @@ KIND_1: list[Case] = [
         "config-negative-samples",
         lambda d, study: _train(d, {**CONFIG, "data": {"name": "synthetic", "options": {"n_samples": -5}}}),
         "config.yaml: data.options.n_samples",
+        1,
+    ),
+    (
+        "config-labels-overflow-to-nan",
+        lambda d, study: _train(
+            d, {**CONFIG, "data": {"name": "synthetic", "options": {"n_samples": 300, "scale": math.inf}}}
+        ),
+        "config.yaml: data: task 'y1' has NaN or infinite labels in the train split",
+        1,
+    ),
+    (
+        "config-option-outside-the-generator-domain",
+        lambda d, study: _train(
+            d, {**CONFIG, "data": {"name": "synthetic", "options": {"n_samples": 300, "noise": -1.0}}}
+        ),
+        "config.yaml: data.options (synthetic): data set 'synthetic' cannot be built with these options",
+        1,
+    ),
+    (
+        "config-loss-weight-grows-past-float32",
+        lambda d, study: _train(
+            d, {**CONFIG, "tasks": [{"name": "vtr", "decay": 1e10}], "training": _training(epochs=10)}
+        ),
+        "config.yaml: tasks.vtr.decay: the loss weight of task 'vtr' grows past float32",
         1,
     ),
     # data files

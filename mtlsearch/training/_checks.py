@@ -7,6 +7,9 @@ is one line naming the field, never a traceback at the first epoch or a failed t
 
 from __future__ import annotations
 
+import contextlib
+import math
+
 import torch
 
 from mtlsearch.config import RunConfig
@@ -19,6 +22,7 @@ __all__ = ["MONITORS", "check_data", "check_run", "check_training", "monitors"]
 
 MONITORS = {"binary": ("auc", "logloss"), "regression": ("mse",)}  # the metrics each task type has
 _EVALUATED = ("validation", "test")  # the splits whose metrics are reported
+_FLOAT32_MAX = 3.4e38
 
 
 def monitors(data: MultiTaskData) -> list[str]:
@@ -27,12 +31,30 @@ def monitors(data: MultiTaskData) -> list[str]:
 
 
 def check_data(data: MultiTaskData) -> None:
-    """Refuse data on which a task's metric is undefined: a binary task whose validation or test
-    split holds one class only (AUC needs both). Empty splits and empty sample spaces are refused
-    when the data is built (see ``MultiTaskData``).
+    """Refuse data that cannot train or on which a task's metric is undefined: NaN or infinite
+    numeric features or labels (inside a task's sample space), and a binary task whose validation
+    or test split holds one class only (AUC needs both). Empty splits and empty sample spaces are
+    refused when the data is built (see ``MultiTaskData``).
 
     Raises :class:`MtlsearchError` naming the task and the split, with ``where="data"``.
     """
+    for split_name in ("train", *_EVALUATED):
+        split = getattr(data, split_name)
+        finite = torch.isfinite(split.numeric).all(0)  # (F,)
+        if not finite.all():
+            feature = data.features.numeric[int((~finite).nonzero()[0])]
+            raise MtlsearchError(
+                f"numeric feature {feature!r} has NaN or infinite values in the {split_name} split of {data.name!r}",
+                where="data",
+                fix="check the data set's options (e.g. scale) or clean the column",
+            )
+        for k, task in enumerate(data.tasks):
+            if not torch.isfinite(split.labels[split.masks[:, k], k]).all():
+                raise MtlsearchError(
+                    f"task {task.name!r} has NaN or infinite labels in the {split_name} split of {data.name!r}",
+                    where="data",
+                    fix="check the data set's options (e.g. scale) or clean the label column",
+                )
     for split_name in _EVALUATED:
         split = getattr(data, split_name)
         for k, task in enumerate(data.tasks):
@@ -54,13 +76,24 @@ def check_data(data: MultiTaskData) -> None:
 
 def check_training(config: RunConfig, data: MultiTaskData) -> None:
     """Check ``config.training`` against ``data`` and build what training builds from it: the
-    monitor names a metric of a task the run trains, and the optimiser accepts the settings."""
+    monitor names a metric of a task the run trains, each task's loss weight stays a float32
+    number over the epochs, and the optimiser accepts the settings."""
     training = config.training
     if training.monitor not in monitors(data):
         raise MtlsearchError(
             f"unknown monitor {training.monitor!r}",
             where="training.monitor",
             fix=f"use one of {', '.join(monitors(data))}",
+        )
+    for task in config.tasks:  # w(t) = weight * decay ** epoch must stay a float32 number
+        last = training.epochs - 1
+        with contextlib.suppress(OverflowError):
+            if math.isfinite(task.weight * task.decay**last) and task.weight * task.decay**last <= _FLOAT32_MAX:
+                continue
+        raise MtlsearchError(
+            f"the loss weight of task {task.name!r} grows past float32 ({task.weight} * {task.decay} ** {last})",
+            where=f"tasks.{task.name}.decay",
+            fix="use a decay <= 1 or fewer epochs",
         )
     from mtlsearch.training._module import make_optimizer
 
