@@ -26,8 +26,10 @@ def _blocking_parent(path: Path) -> Path | None:
 
 def check_output_file(path: str | os.PathLike[str], *, where: str) -> Path:
     """``path`` as a file to (over)write: not a folder, not below a file, its folder writable if it exists."""
+    if not os.fspath(path).strip():
+        raise MtlsearchError("the output file is empty", where=where, fix="name a file, e.g. best.yaml")
     path = Path(path).expanduser()
-    if str(path) in ("", ".") or path.is_dir():
+    if path.is_dir():
         raise MtlsearchError(
             f"{os.fspath(path) or repr('')} is a folder, not a file", where=where, fix="name a file, e.g. best.yaml"
         )
@@ -42,6 +44,8 @@ def check_output_file(path: str | os.PathLike[str], *, where: str) -> Path:
 
 def check_output_dir(path: str | os.PathLike[str], *, where: str) -> Path:
     """``path`` as a folder to write into: not an existing file, not below a file, writable if it exists."""
+    if not os.fspath(path).strip():
+        raise MtlsearchError("the output folder is empty", where=where, fix="name a folder, e.g. runs/best")
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise MtlsearchError(

@@ -732,6 +732,18 @@ KIND_5: list[Case] = [
         1,
     ),
     (
+        "train-out-empty",
+        lambda d, study: ["train", "--config", _config(d, CONFIG), "--out", ""],
+        "--out: the output folder is empty",
+        1,
+    ),
+    (
+        "export-out-empty",
+        lambda d, study: ["export", "--study", "tiny", "--trial", "0", "--out", " "],
+        "--out: the output file is empty",
+        1,
+    ),
+    (
         "train-out-below-a-file",
         lambda d, study: ["train", "--config", _config(d, CONFIG), "--out", str(_file(d) / "run")],
         "taken.txt is a file, so",
