@@ -753,13 +753,15 @@ KIND_5: list[Case] = [
 
 
 def test_kind_5_train_out_naming_a_file_fails_before_training(tmp_path, monkeypatch, capsys):
+    import mtlsearch.cli._train as train_command
     import mtlsearch.training as training
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained although --out was wrong")
 
-    monkeypatch.setattr(training, "train", no_training)
-    monkeypatch.setattr(training, "load_run", no_training)  # nor the data loaded
+    for module in (training, train_command):  # wherever the command takes them from
+        monkeypatch.setattr(module, "train", no_training, raising=False)
+        monkeypatch.setattr(module, "load_run", no_training, raising=False)  # nor the data loaded
     taken = _file(tmp_path)
     assert main(["train", "--config", _config(tmp_path, CONFIG), "--out", str(taken)]) == 1
     assert "is an existing file, not a folder" in capsys.readouterr().err

@@ -15,6 +15,8 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from mtlsearch.search._constraints import is_feasible
+
 __all__ = [
     "HYPERVOLUME_ATTR",
     "HYPERVOLUME_PLOT_ID",
@@ -115,12 +117,14 @@ def hypervolume_history(
     trials: Sequence[FrozenTrial], directions: Sequence[str], reference: Sequence[float] | None = None
 ) -> dict[str, Any]:
     """``{"reference": [...], "history": [[trial number, hypervolume], ...]}``: after each completed
-    trial (by number), the hypervolume of the front of the completed trials up to it.
+    feasible trial (by number), the hypervolume of the front of the completed feasible trials up to it.
 
     With ``reference`` None, the derived :func:`reference_point` of all completed trials is used, so
     every entry of one history shares a reference; it may move as the study grows.
     """
-    done = sorted((t for t in trials if t.state == TrialState.COMPLETE and t.values), key=lambda t: t.number)
+    # Trials that broke the study's constraints are not part of any front (see search/_constraints.py).
+    feasible = (t for t in trials if t.state == TrialState.COMPLETE and t.values and is_feasible(t))
+    done = sorted(feasible, key=lambda t: t.number)
     if not done:
         return {"reference": list(reference) if reference is not None else None, "history": []}
     table = np.array([t.values for t in done], dtype=float)  # (n, k)

@@ -10,6 +10,7 @@ import html
 import io
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,16 @@ from mtlsearch.analysis._gain import seesaw, stored_baselines, trial_gains
 from mtlsearch.analysis._hypervolume import hypervolume_history
 from mtlsearch.analysis._utilisation import UTILISATION_ATTR
 from mtlsearch.errors import MtlsearchError
-from mtlsearch.search import StudyConfig, load_study, metric_names, pareto_trials, pick_trial, trial_row
+from mtlsearch.search import (
+    StudyConfig,
+    infeasible_trials,
+    is_feasible,
+    load_study,
+    metric_names,
+    pareto_trials,
+    pick_trial,
+    trial_row,
+)
 from mtlsearch.search._optimize import STUDY_ATTR
 
 if TYPE_CHECKING:
@@ -34,6 +44,7 @@ __all__ = ["FORMATS", "report_figures", "write_report"]
 FORMATS = ("html", "png")
 MAX_HEATMAP_TRIALS = 4  # utilisation heatmaps for the knee trial and up to this many Pareto trials in all
 _DOMINATED, _FRONT, _GAIN_UP, _GAIN_DOWN = "#b0b0b0", "#1f77b4", "#2ca02c", "#d62728"
+_INFEASIBLE = "#ff7f0e"
 
 
 def _directions(study: optuna.Study) -> list[str]:
@@ -64,10 +75,19 @@ def _pareto_figure(study: optuna.Study, trials: list[FrozenTrial], front: list[F
             ax.set_xlabel("trial")
             ax.set_ylabel(f"{names[0]} ({directions[0]})")
             continue
-        dominated = [t for t in trials if t.number not in front_ids]
+        dominated = [t for t in trials if t.number not in front_ids and is_feasible(t)]
         ax.scatter(
             [t.values[i] for t in dominated], [t.values[j] for t in dominated], color=_DOMINATED, label="dominated"
         )
+        infeasible = [t for t in trials if not is_feasible(t)]
+        if infeasible:  # broke the study's constraints: shown apart, never on the front
+            ax.scatter(
+                [t.values[i] for t in infeasible],
+                [t.values[j] for t in infeasible],
+                marker="x",
+                color=_INFEASIBLE,
+                label="infeasible (constraints)",
+            )
         ordered = sorted(front, key=lambda t: t.values[i])
         ax.plot(
             [t.values[i] for t in ordered], [t.values[j] for t in ordered], "o-", color=_FRONT, label="Pareto front"
@@ -246,6 +266,24 @@ tr.seesaw-shown { background: #fdecea; }
 """
 
 
+def _infeasible_section(study: optuna.Study, section: Callable[[str, str, str], None]) -> None:
+    """Trials that broke the study's ``constraints:``, apart from the front (which never holds them)."""
+    infeasible = infeasible_trials(study)
+    if not infeasible:
+        return
+    budget = ", ".join(f"{name} <= {bound['max']:g}" for name, bound in _constraints(study).items())
+    note = (
+        f'<p class="note">{len(infeasible)} completed trial(s) broke the constraints ({html.escape(budget)}); '
+        "they are left out of the Pareto front, the plots' front and export.</p>"
+    )
+    section("infeasible", "Infeasible trials", note + _table(study, infeasible))
+
+
+def _constraints(study: optuna.Study) -> dict[str, dict[str, float]]:
+    stored = study.user_attrs.get(STUDY_ATTR) or {}
+    return dict(stored.get("constraints") or {})
+
+
 def _html(study: optuna.Study, figures: dict[str, Figure], notes: dict[str, str]) -> str:
     names = metric_names(study)
     trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -283,6 +321,7 @@ def _html(study: optuna.Study, figures: dict[str, Figure], notes: dict[str, str]
         or '<p class="note">No trial of this study recorded its gate weights.</p>',
     )
     section("trials", "Pareto trials", _table(study, front))
+    _infeasible_section(study, section)
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>\n"

@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 
 from mtlsearch import __version__
-from mtlsearch.cli import _baselines, _dashboard, _export, _optimize, _pareto, _report, _train
+from mtlsearch.cli import _baselines, _dashboard, _export, _optimize, _pareto, _predict, _report, _train
 from mtlsearch.errors import MtlsearchError
 
 __all__ = ["main"]
 
-COMMANDS = (_optimize, _pareto, _export, _train, _dashboard, _baselines, _report)
+COMMANDS = (_optimize, _pareto, _export, _train, _predict, _dashboard, _baselines, _report)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ else ``~/.cache/mtlsearch/census-income/``, and downloaded from UCI when absent.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mtlsearch.data._dataset import MultiTaskData, TaskColumns, TaskSpec, from_frames
+from mtlsearch.data._dataset import MultiTaskData, TaskColumns, TaskSpec, from_frames, value_as_text
 from mtlsearch.errors import MtlsearchError
 
 __all__ = ["CENSUS_COLUMNS", "COLLEGE_OR_ABOVE", "census_income"]
@@ -154,9 +155,9 @@ def census_income(
     categorical = [c for c in inputs if c not in _NUMERIC]
     if embed_numeric:
         codes = {f"{c}_value": c for c in numeric}
-        frames = {k: f.assign(**{code: f[c].astype(str) for code, c in codes.items()}) for k, f in frames.items()}
+        frames = {k: f.assign(**{code: value_as_text(f[c]) for code, c in codes.items()}) for k, f in frames.items()}
         categorical += list(codes)
-    return from_frames(
+    data = from_frames(
         f"census-income-{group}",
         frames,
         categorical=categorical,
@@ -165,6 +166,7 @@ def census_income(
         source=str(folder),
         log1p=list(_HEAVY_TAILED) if log1p else [],
     )
+    return dataclasses.replace(data, value_features=tuple(codes.items())) if embed_numeric else data
 
 
 def _data_folder(path: str | None) -> Path:

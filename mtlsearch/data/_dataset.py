@@ -28,7 +28,10 @@ __all__ = [
     "Split",
     "TaskColumns",
     "TaskSpec",
+    "categorical_codes",
     "from_frames",
+    "numeric_values",
+    "value_as_text",
 ]
 
 TASK_TYPES = ("binary", "regression")
@@ -115,6 +118,9 @@ class MultiTaskData:
     numeric_std: torch.Tensor = field(default_factory=lambda: torch.ones(0))  # (F,)
     vocabularies: tuple[tuple[str, ...], ...] = ()  # per categorical feature, in code order from 1
     log1p: tuple[str, ...] = ()  # numeric features log1p-transformed before standardising
+    # (categorical feature, numeric column): features that are a numeric column's value as text
+    # (value_as_text), which serving derives from the raw column when a frame lacks them
+    value_features: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         for split_name in ("train", "validation", "test"):
@@ -164,6 +170,7 @@ class MultiTaskData:
             numeric_std=self.numeric_std,
             vocabularies=self.vocabularies,
             log1p=self.log1p,
+            value_features=self.value_features,
         )
 
 
@@ -290,6 +297,43 @@ def _as_text(column: pd.Series) -> pd.Series:
     return column.astype("string").fillna("").astype(object)
 
 
+def value_as_text(column: pd.Series) -> pd.Series:
+    """A numeric column's values as category text, ``"73.0"`` for 73 or 73.0: the text of the
+    float64 value, so integer and float inputs name the same category (Census ``*_value`` features)."""
+    return pd.to_numeric(column, errors="coerce").astype(np.float64).astype(str)
+
+
+def categorical_codes(frame: pd.DataFrame, columns: Sequence[str], vocabularies: Sequence[Sequence[str]]) -> np.ndarray:
+    """Codes ``(N, C)`` int64 of ``frame``'s categorical ``columns``: 1 + the value's index in its
+    vocabulary, ``UNKNOWN`` (0, the OOV index) for values the vocabulary lacks.
+
+    The one encoding of categorical values: training (``from_frames``) and serving
+    (``mtlsearch.serving``) both call it, so the two cannot drift apart.
+    """
+    codes = np.zeros((len(frame), len(columns)), dtype=np.int64)
+    for j, column in enumerate(columns):
+        # get_indexer gives -1 for values unseen in train: shift so that 0 is the reserved unknown index.
+        codes[:, j] = pd.Index(vocabularies[j]).get_indexer(_as_text(frame[column])) + 1
+    return codes
+
+
+def numeric_values(frame: pd.DataFrame, columns: Sequence[str], source: str) -> np.ndarray:
+    """Raw values ``(N, F)`` float64 of ``frame``'s numeric ``columns`` (any integer or float
+    dtype, or numbers written as text); raises :class:`MtlsearchError` naming ``source`` and the
+    column for a NaN or non-numeric value. Shared by training and serving."""
+    out = np.empty((len(frame), len(columns)), dtype=np.float64)
+    for j, column in enumerate(columns):
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        if not np.isfinite(values).all():
+            raise MtlsearchError(
+                f"numeric column {column!r} has {int((~np.isfinite(values)).sum())} NaN or non-numeric value(s)",
+                where=source,
+                fix="fill or drop those rows, or declare the column categorical",
+            )
+        out[:, j] = values
+    return out
+
+
 def from_frames(
     name: str,
     frames: Mapping[str, pd.DataFrame],
@@ -318,15 +362,9 @@ def from_frames(
         vocabularies.append(tuple(sorted(_as_text(train[column]).unique().tolist())))
 
     def numeric_array(frame: pd.DataFrame, split_name: str) -> np.ndarray:
-        out = np.empty((len(frame), len(numeric)), dtype=np.float64)
+        out = numeric_values(frame, numeric, f"{source} ({split_name})")
         for j, column in enumerate(numeric):
-            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
-            if not np.isfinite(values).all():
-                raise MtlsearchError(
-                    f"numeric column {column!r} has {int((~np.isfinite(values)).sum())} NaN or non-numeric value(s)",
-                    where=f"{source} ({split_name})",
-                    fix="fill or drop those rows, or declare the column categorical",
-                )
+            values = out[:, j]
             if column in log1p:
                 if (values < 0).any():
                     raise MtlsearchError(
@@ -343,14 +381,11 @@ def from_frames(
     std = train_numeric.std(axis=0)
     std[std == 0] = 1.0
 
-    def encode(frame: pd.DataFrame, split_name: str, numeric_values: np.ndarray | None = None) -> Split:
-        codes = np.zeros((len(frame), len(categorical)), dtype=np.int64)
-        for j, column in enumerate(categorical):
-            # get_indexer gives -1 for values unseen in train: shift so that 0 is the reserved unknown index.
-            codes[:, j] = pd.Index(vocabularies[j]).get_indexer(_as_text(frame[column])) + 1
-        if numeric_values is None:
-            numeric_values = numeric_array(frame, split_name)
-        values = (numeric_values - mean) / std if numeric else np.zeros((len(frame), 0))
+    def encode(frame: pd.DataFrame, split_name: str, numeric_raw: np.ndarray | None = None) -> Split:
+        codes = categorical_codes(frame, categorical, vocabularies)
+        if numeric_raw is None:
+            numeric_raw = numeric_array(frame, split_name)
+        values = (numeric_raw - mean) / std if numeric else np.zeros((len(frame), 0))
         labels, masks = _task_arrays(frame, tasks, f"{source} ({split_name})")
         return Split(
             torch.from_numpy(codes),

@@ -1,8 +1,17 @@
 """Search spaces, studies, the optimisation loop, the Pareto front and export."""
 
+from mtlsearch.search._constraints import CONSTRAINTS, ConstraintBound, is_feasible
 from mtlsearch.search._export import export_trial, trial_config
 from mtlsearch.search._optimize import Objective, create_or_load_study, make_sampler, optimize
-from mtlsearch.search._pareto import format_trials, load_study, metric_names, pareto_trials, pick_trial, trial_row
+from mtlsearch.search._pareto import (
+    format_trials,
+    infeasible_trials,
+    load_study,
+    metric_names,
+    pareto_trials,
+    pick_trial,
+    trial_row,
+)
 from mtlsearch.search._pruning import (
     INTERMEDIATE_ATTR,
     EpochVectorPruner,
@@ -27,10 +36,12 @@ from mtlsearch.search._storage import open_storage, resolve_storage_url
 from mtlsearch.search._study import SAMPLERS, ObjectiveSpec, SamplerConfig, StudyConfig, load_study_config
 
 __all__ = [
+    "CONSTRAINTS",
     "INTERMEDIATE_ATTR",
     "PARAM_NAMES",
     "PER_TASK_PARAMS",
     "SAMPLERS",
+    "ConstraintBound",
     "EpochVectorPruner",
     "Objective",
     "ObjectiveSpec",
@@ -44,6 +55,8 @@ __all__ = [
     "crowding_distances",
     "export_trial",
     "format_trials",
+    "infeasible_trials",
+    "is_feasible",
     "load_search_space",
     "load_study",
     "load_study_config",

@@ -11,6 +11,7 @@ from mtlsearch._outputs import check_output_file
 from mtlsearch._strict import from_plain
 from mtlsearch.config import RunConfig, save_run_config
 from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._constraints import is_feasible
 from mtlsearch.search._optimize import SPACE_ATTR, STUDY_ATTR
 from mtlsearch.search._pareto import load_study, metric_names, pick_trial
 from mtlsearch.search._space import SearchSpace, params_to_config, suggest_params
@@ -57,6 +58,13 @@ def export_trial(
             raise MtlsearchError(
                 f"trial {trial} {state}", where="--trial", fix="pick a completed trial (see mtlsearch pareto)"
             )
+        if not is_feasible(chosen):
+            broken = ", ".join(f"{k} by {v:g}" for k, v in chosen.constraints.items() if v > 0)
+            raise MtlsearchError(
+                f"trial {trial} breaks the study's constraints ({broken})",
+                where="--trial",
+                fix="pick a feasible trial (see mtlsearch pareto)",
+            )
     else:
         chosen = pick_trial(study, pick)
     config = trial_config(study, chosen)
@@ -76,6 +84,13 @@ def export_trial(
         "test": chosen.user_attrs.get("test", {}),
         "pick": pick or f"trial {trial}",
     }
+    if "constraints" in chosen.user_attrs:
+        provenance["constraints"] = chosen.user_attrs["constraints"]
+    from mtlsearch.analysis import trial_gains  # analysis builds on search: import late
+
+    gains = trial_gains(study, chosen)
+    if gains is not None:  # once `mtlsearch baselines` stored single-task metrics
+        provenance["gain"] = gains
     config = replace(config, provenance=provenance)
     save_run_config(config, out, where="--out")  # whole or not at all
     return config

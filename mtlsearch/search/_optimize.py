@@ -22,6 +22,7 @@ from mtlsearch._interrupt import Signalled, cooperative_signals, raise_if_interr
 from mtlsearch.config import MAX_SEED, RunConfig
 from mtlsearch.data import MultiTaskData
 from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._constraints import constraint_hook
 from mtlsearch.search._pruning import EpochVectorPruner
 from mtlsearch.search._space import SearchSpace, load_search_space, params_to_config, suggest_params
 from mtlsearch.search._storage import (
@@ -276,6 +277,8 @@ def study_hooks(
     from mtlsearch.analysis import HypervolumeRecorder, utilisation_hook  # analysis builds on search: import late
 
     result_hooks.append(utilisation_hook)
+    if config.constraints:
+        result_hooks.append(constraint_hook(config.constraints))
     study_callbacks.append(HypervolumeRecorder(config.reference_point))
     return epoch_hooks, result_hooks, study_callbacks
 

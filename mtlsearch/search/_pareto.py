@@ -13,9 +13,19 @@ import optuna
 from optuna.trial import FrozenTrial
 
 from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._constraints import is_feasible
 from mtlsearch.search._storage import open_storage, resolve_storage_url
 
-__all__ = ["KEY_PARAMS", "format_trials", "load_study", "metric_names", "pareto_trials", "pick_trial", "trial_row"]
+__all__ = [
+    "KEY_PARAMS",
+    "format_trials",
+    "infeasible_trials",
+    "load_study",
+    "metric_names",
+    "pareto_trials",
+    "pick_trial",
+    "trial_row",
+]
 
 KEY_PARAMS = ("architecture", "levels", "specific_experts", "shared_experts", "expert_width", "expert_depth")
 _THRESHOLD = re.compile(r"^\s*([\w\-.]+(?:/[\w\-.]+)?)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$")
@@ -41,8 +51,17 @@ def metric_names(study: optuna.Study) -> list[str]:
 
 
 def pareto_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """Completed, non-dominated trials, by number."""
-    return sorted(study.best_trials, key=lambda t: t.number)
+    """Completed, feasible (within the study's ``constraints:``), non-dominated trials, by number.
+
+    Optuna's ``best_trials`` already ranks only feasible trials once any trial stored a
+    constraint; the filter states it here too, so no infeasible trial can reach the front."""
+    return sorted((t for t in study.best_trials if is_feasible(t)), key=lambda t: t.number)
+
+
+def infeasible_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Completed trials that broke a constraint, by number."""
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return [t for t in complete if not is_feasible(t)]
 
 
 def trial_row(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
@@ -60,6 +79,10 @@ def trial_row(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
             row[key] = trial.params[key]
     row["params"] = trial.user_attrs.get("n_parameters")
     row["seconds"] = trial.user_attrs.get("train_seconds")
+    for name, record in trial.user_attrs.get("constraints", {}).items():
+        row[name] = record["value"]
+    if trial.constraints:
+        row["violation"] = sum(max(0.0, v) for v in trial.constraints.values())
     from mtlsearch.analysis import seesaw, trial_gains  # analysis builds on search: import late
 
     gains = trial_gains(study, trial)
@@ -122,6 +145,12 @@ def pick_trial(study: optuna.Study, pick: str) -> FrozenTrial:
     or a threshold ``METRIC>=VALUE`` (e.g. ``vtr/auc>=0.8``), then the knee of those that meet it."""
     front = pareto_trials(study)
     if not front:
+        if infeasible_trials(study):
+            raise MtlsearchError(
+                f"every completed trial of study {study.study_name!r} breaks its constraints",
+                where="--pick",
+                fix="relax constraints: in the study file (a new study name), or run more trials",
+            )
         raise MtlsearchError(
             f"study {study.study_name!r} has no completed trial", where="--pick", fix="run mtlsearch optimize first"
         )

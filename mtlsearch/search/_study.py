@@ -16,6 +16,7 @@
     seed: 0                        # training seed of every trial
     pruning: {enabled: false, min_resource: 1, reduction_factor: 3, min_trials: 4}  # see _pruning.py
     reference_point: null          # hypervolume reference per objective, e.g. [0.5, 0.25]; null: derived
+    constraints: {}                # deployment budgets, e.g. {n_parameters: {max: 200000}, latency_ms: {max: 2.0}}
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from mtlsearch._resources import find_yaml
 from mtlsearch._strict import from_plain, read_yaml, to_plain
 from mtlsearch.config import MAX_SEED, DataConfig, RunConfig, TaskConfig, TrainingConfig
 from mtlsearch.errors import MtlsearchError
+from mtlsearch.search._constraints import ConstraintBound, check_constraints
 from mtlsearch.search._pruning import PruningConfig
 from mtlsearch.training import METRIC_DIRECTIONS
 
@@ -38,6 +40,17 @@ __all__ = ["SAMPLERS", "ObjectiveSpec", "SamplerConfig", "StudyConfig", "load_st
 
 SAMPLERS = ("tpe", "nsga2", "gp", "random")
 MAX_NAME_LENGTH = 200  # characters of a study name (a storage column, a file name in reports)
+# Sampler keyword arguments that take Python callables or objects: refused in a study file.
+_PYTHON_OBJECT_OPTIONS = (
+    "constraints_func",
+    "gamma",
+    "weights",
+    "crossover",
+    "independent_sampler",
+    "after_trial_strategy",
+    "elite_population_selection_strategy",
+    "child_generation_strategy",
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,16 @@ class SamplerConfig:
             raise MtlsearchError(
                 "the seed goes in sampler.seed, not in its options", where="sampler.options.seed", fix="move it up"
             )
+        for key in _PYTHON_OBJECT_OPTIONS:
+            if key in self.options:
+                raise MtlsearchError(
+                    f"sampler option {key!r} needs a Python object, which a study file cannot hold",
+                    where=f"sampler.options.{key}",
+                    fix="write budgets as constraints: {n_parameters: {max: 200000}, latency_ms: {max: 2.0}} "
+                    "at the top level of the study file"
+                    if key == "constraints_func"
+                    else "leave it out (a study file holds plain values only)",
+                )
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,8 @@ class StudyConfig:
     pruning: PruningConfig = field(default_factory=PruningConfig)  # multi-objective early stopping; off
     # Hypervolume reference, one value per objective; null: each objective's worst value seen plus a margin.
     reference_point: tuple[float, ...] | None = None
+    # Deployment budgets by name (see search/_constraints.py): infeasible trials never reach the front.
+    constraints: dict[str, ConstraintBound] = field(default_factory=dict)
     source: str = ""
 
     def __post_init__(self) -> None:
@@ -157,6 +182,7 @@ class StudyConfig:
                 where="reference_point",
                 fix="give one value per objective, in the order of objectives, or null",
             )
+        check_constraints(self.constraints)
 
     @property
     def task_names(self) -> tuple[str, ...]:
@@ -200,6 +226,8 @@ class StudyConfig:
         """What must not change when a study is resumed: data, objectives, training budget, seed."""
         plain = self.to_dict()
         kept = {k: plain[k] for k in ("data", "objectives", "training", "seed")}
+        if plain["constraints"]:  # absent from studies stored before constraints existed
+            kept["constraints"] = plain["constraints"]
         for section, fields in _LATER_FIELDS.items():  # at their defaults they change nothing
             for name, default in fields.items():
                 if kept[section].get(name) == default:

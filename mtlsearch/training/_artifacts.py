@@ -1,73 +1,209 @@
-"""What a training run leaves on disk: metrics, checkpoint, TorchScript serving model, config."""
+"""What a training run leaves on disk: metrics, checkpoint, serving artifacts, model card, config.
+
+Everything is written into a temporary folder beside ``out`` and moved into place only after
+every artifact has passed its parity check, so a failure leaves ``out`` as it was.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
-import warnings
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import torch
-from torch import nn
 
+from mtlsearch import __version__
+from mtlsearch._strict import to_plain
 from mtlsearch.config import save_run_config
 from mtlsearch.data import MultiTaskData
-from mtlsearch.models import MultiTaskNetwork
+from mtlsearch.errors import MtlsearchError
+from mtlsearch.serving import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    ONNX_OPSET,
+    PARITY_TOLERANCE,
+    SCHEMA_FILE,
+    ServingModel,
+    ServingSchema,
+    load_artifact,
+    max_difference,
+    onnx_missing,
+    raw_inputs,
+    reference_scores,
+    save_artifact,
+)
+from mtlsearch.training._metrics import strict_metrics
 from mtlsearch.training._train import TrainResult
 
-__all__ = ["ServingModel", "write_artifacts"]
+__all__ = ["WrittenArtifacts", "write_artifacts"]
 
 
-class ServingModel(nn.Module):
-    """Scores raw features: categorical codes as in ``vocabularies.json`` (0 = unknown) and
-    numeric values as in the source data; returns probabilities for binary tasks and
-    predictions for regression tasks, ``(B, T)``."""
+@dataclass(frozen=True)
+class WrittenArtifacts:
+    """Paths by kind, each artifact's parity (max |artifact - eager|) and formats skipped, with why."""
 
-    def __init__(self, network: MultiTaskNetwork, data: MultiTaskData) -> None:
-        super().__init__()
-        self.network = network
-        log1p = torch.tensor([name in data.log1p for name in data.features.numeric], dtype=torch.bool)
-        binary = torch.tensor([t.type == "binary" for t in data.tasks], dtype=torch.bool)
-        self.register_buffer("log1p", log1p)  # (F,)
-        self.register_buffer("mean", data.numeric_mean.clone())  # (F,)
-        self.register_buffer("std", data.numeric_std.clone())  # (F,)
-        self.register_buffer("binary", binary)  # (T,)
-
-    def forward(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
-        numeric = torch.where(self.log1p, torch.log1p(numeric.clamp_min(0.0)), numeric)
-        logits = self.network(categorical, (numeric - self.mean) / self.std)  # (B, T)
-        return torch.where(self.binary, torch.sigmoid(logits), logits)
+    paths: dict[str, Path]
+    parity: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
-def write_artifacts(result: TrainResult, out: str | Path, data: MultiTaskData) -> dict[str, Path]:
-    """Write ``metrics.json``, ``checkpoint.pt``, ``model.pt`` (TorchScript), ``vocabularies.json``
-    and the resolved ``config.yaml`` into ``out``; return their paths."""
+def write_artifacts(
+    result: TrainResult,
+    out: str | Path,
+    data: MultiTaskData,
+    *,
+    formats: tuple[str, ...] = DEFAULT_FORMATS,
+    explicit: bool = False,
+) -> WrittenArtifacts:
+    """Write ``metrics.json``, ``checkpoint.pt``, the serving artifacts of ``formats`` (``model.pt2``,
+    ``model.onnx``, ``model.pt``), ``vocabularies.json``, ``model_card.json`` and ``config.yaml``.
+
+    Each artifact is read back and compared with the eager network on every validation row;
+    a difference above ``PARITY_TOLERANCE`` raises :class:`MtlsearchError` naming the artifact,
+    and nothing is written. Without the ONNX packages, ``onnx`` is skipped (reason in
+    ``skipped``) unless ``explicit`` (the user asked for it by name): then that is an error.
+    """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "metrics": out / "metrics.json",
-        "checkpoint": out / "checkpoint.pt",
-        "torchscript": out / "model.pt",
-        "vocabularies": out / "vocabularies.json",
-        "config": out / "config.yaml",
-    }
-    paths["metrics"].write_text(json.dumps(result.summary(), indent=2, allow_nan=False))  # strict JSON
-    save_run_config(result.config, paths["config"])
+    skipped: dict[str, str] = {}
+    reason = onnx_missing() if "onnx" in formats else None
+    if reason:
+        if explicit:
+            raise MtlsearchError(
+                f"cannot write model.onnx: {reason}", where="--format", fix="install it, or leave onnx out of --format"
+            )
+        skipped["onnx"] = reason
+        formats = tuple(f for f in formats if f != "onnx")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        parity = _write_all(result, staging, data, formats)
+        out.mkdir(exist_ok=True)
+        paths = {}
+        for kind, name in _kinds(formats).items():
+            os.replace(staging / name, out / name)
+            paths[kind] = out / name
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return WrittenArtifacts(paths, parity, skipped)
+
+
+def _kinds(formats: tuple[str, ...]) -> dict[str, str]:
+    files = {"metrics": "metrics.json", "checkpoint": "checkpoint.pt"}
+    files.update({name: FORMATS[name].file for name in formats})
+    files.update({"vocabularies": SCHEMA_FILE, "model_card": "model_card.json", "config": "config.yaml"})
+    return files
+
+
+def _write_all(result: TrainResult, folder: Path, data: MultiTaskData, formats: tuple[str, ...]) -> dict[str, float]:
+    save_run_config(result.config, folder / "config.yaml")
     torch.save(
         {"config": result.config.to_dict(), "state_dict": result.network.state_dict(), "tasks": data.task_names},
-        paths["checkpoint"],
+        folder / "checkpoint.pt",
     )
-    vocabularies = {
-        "categorical": dict(zip(data.features.categorical, map(list, data.vocabularies))),
-        "numeric": list(data.features.numeric),
-        "tasks": [{"name": t.name, "type": t.type} for t in data.tasks],
-        "note": "categorical code of a value = 1 + its index in the list; 0 for unseen values",
-    }
-    paths["vocabularies"].write_text(json.dumps(vocabularies))
+    schema = ServingSchema.from_data(data)
+    (folder / SCHEMA_FILE).write_text(json.dumps(schema.to_json()))
+
     serving = ServingModel(copy.deepcopy(result.network), data).eval().requires_grad_(False)
-    example = (data.test.categorical[:2], data.test.numeric[:2] * data.numeric_std + data.numeric_mean)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        scripted = torch.jit.trace(serving, example, check_trace=False)
-    scripted.save(str(paths["torchscript"]))
-    return paths
+    example = tuple(x[:2] for x in raw_inputs(data.validation, data))
+    batch_size = result.config.training.eval_batch_size
+    reference = reference_scores(result.network, data, data.validation, batch_size)
+    parity: dict[str, float] = {}
+    for name in formats:
+        path = folder / FORMATS[name].file
+        save_artifact(name, serving, example, path)
+        predictor = load_artifact(name, path)
+        parity[name] = max_difference(predictor, reference, data, data.validation, batch_size, name=path.name)
+
+    summary = result.summary()
+    summary["parity"] = {
+        "what": "max |artifact - eager network| of scores on every validation row (CPU)",
+        "rows": len(data.validation),
+        "tolerance": PARITY_TOLERANCE,
+        "max_abs_diff": parity,
+    }
+    (folder / "metrics.json").write_text(json.dumps(summary, indent=2, allow_nan=False))  # strict JSON
+    card = model_card(result, data, formats, parity)
+    (folder / "model_card.json").write_text(json.dumps(card, indent=2, allow_nan=False))
+    return parity
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def model_card(
+    result: TrainResult, data: MultiTaskData, formats: tuple[str, ...], parity: dict[str, float]
+) -> dict[str, Any]:
+    """What a model is, where it came from and how to load it, as plain data (``model_card.json``)."""
+    config = result.config
+    provenance = dict(config.provenance)
+    artifacts = {}
+    for name in formats:
+        artifact = FORMATS[name]
+        entry = {
+            "file": artifact.file,
+            "format": artifact.summary,
+            "parity_max_abs_diff": parity.get(name),
+            "load": artifact.load_example.format(dir="MODEL_DIR").splitlines(),
+        }
+        if name == "onnx":
+            entry["opset"] = ONNX_OPSET
+        artifacts[name] = entry
+    validation, test = strict_metrics(result.validation), strict_metrics(result.test)  # undefined: None
+    task_metrics = {
+        t.name: {
+            "type": t.type,
+            "sample_space": t.sample_space,
+            "validation": {k.split("/", 1)[1]: v for k, v in validation.items() if k.startswith(f"{t.name}/")},
+            "test": {k.split("/", 1)[1]: v for k, v in test.items() if k.startswith(f"{t.name}/")},
+        }
+        for t in data.tasks
+    }
+    return {
+        "model": {
+            "architecture": config.model.architecture,
+            "config": to_plain(config.model),
+            "n_parameters": result.n_parameters,
+        },
+        "data": {
+            "source": {"name": config.data.name, "options": to_plain(config.data.options)},
+            "rows": {"train": len(data.train), "validation": len(data.validation), "test": len(data.test)},
+            "categorical": dict(zip(data.features.categorical, data.features.vocab_sizes)),
+            "vocabulary_sizes_note": "per categorical feature, OOV index 0 included",
+            "numeric": list(data.features.numeric),
+            "log1p": list(data.log1p),
+        },
+        "tasks": task_metrics,
+        "training": {
+            "best_epoch": result.best_epoch,
+            "epochs": result.epochs,
+            "seed": config.seed,
+            "train_seconds": round(result.train_seconds, 3),
+        },
+        "mtl_gain": provenance.get("gain"),
+        "provenance": provenance or None,
+        "versions": {
+            "mtlsearch": __version__,
+            "torch": torch.__version__,
+            "optuna": _version("optuna"),
+            "onnx": _version("onnx") if "onnx" in formats else None,
+            "onnxruntime": _version("onnxruntime") if "onnx" in formats else None,
+            "python": platform.python_version(),
+        },
+        "inputs": "codes int64 (B, C) in vocabularies.json order (1 + index, 0 = OOV; out-of-range -> 0), "
+        "values float32 (B, F) raw (log1p and standardisation are inside); or a DataFrame through "
+        "mtlsearch.serving.load(MODEL_DIR)",
+        "outputs": "(B, T) in task order: probability for binary tasks, prediction for regression tasks",
+        "artifacts": artifacts,
+    }

@@ -90,8 +90,10 @@ def test_export_then_train_reproduces_the_trial(finished_study, pick, tmp_path, 
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())["validation"]
     assert metrics["vtr/auc"] == pytest.approx(trial.values[0], abs=1e-3)
     assert metrics["vcr/mse"] == pytest.approx(trial.values[1], abs=1e-3)
-    serving = torch.jit.load(str(tmp_path / "run" / "model.pt"))
+    serving = torch.export.load(str(tmp_path / "run" / "model.pt2")).module()
     assert serving(torch.zeros(3, 0, dtype=torch.long), torch.randn(3, 8)).shape == (3, 2)
+    card = json.loads((tmp_path / "run" / "model_card.json").read_text())
+    assert card["provenance"]["study"] == "tiny" and card["provenance"]["trial"] == number
 
 
 def test_weighted_pick_follows_the_weights(finished_study, tmp_path):
