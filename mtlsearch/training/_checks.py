@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+from typing import Any
 
+import pytorch_lightning as pl
 import torch
 
 from mtlsearch.config import RunConfig
@@ -18,7 +20,7 @@ from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import MultiTaskNetwork
 from mtlsearch.training._metrics import OBJECTIVE_METRIC
 
-__all__ = ["MONITORS", "check_data", "check_run", "check_training", "monitors"]
+__all__ = ["MONITORS", "build_network", "build_trainer", "check_data", "check_run", "check_training", "monitors"]
 
 MONITORS = {"binary": ("auc", "logloss"), "regression": ("mse",)}  # the metrics each task type has
 _EVALUATED = ("validation", "test")  # the splits whose metrics are reported
@@ -117,10 +119,15 @@ def check_run(config: RunConfig, data: MultiTaskData, *, build: bool = True) -> 
     """
     check_data(data)
     check_training(config, data)
-    if not build:
-        return
+    if build:
+        build_network(config, data)
+        build_trainer(config)
+
+
+def build_network(config: RunConfig, data: MultiTaskData) -> MultiTaskNetwork:
+    """The run's network; a size that cannot be allocated is an :class:`MtlsearchError` at ``model``."""
     try:
-        MultiTaskNetwork(config.model, data.features, len(data.tasks))
+        return MultiTaskNetwork(config.model, data.features, len(data.tasks))
     except MtlsearchError:
         raise
     except (ValueError, RuntimeError, MemoryError) as error:
@@ -129,11 +136,16 @@ def check_run(config: RunConfig, data: MultiTaskData, *, build: bool = True) -> 
             where="model",
             fix="use smaller sizes",
         ) from None
+
+
+def build_trainer(config: RunConfig, **settings: Any) -> pl.Trainer:
+    """Lightning's Trainer for the run (see ``make_trainer``); an accelerator this machine lacks is an
+    :class:`MtlsearchError` at ``training.accelerator``."""
     from mtlsearch.training._train import _quiet_lightning, make_trainer
 
     try:
         with _quiet_lightning():
-            make_trainer(config.training)
+            return make_trainer(config.training, **settings)
     except Exception as error:  # Lightning's MisconfigurationException for an unavailable accelerator
         raise MtlsearchError(
             f"accelerator {config.training.accelerator!r} cannot run here: {error}",

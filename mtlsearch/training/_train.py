@@ -20,7 +20,7 @@ from mtlsearch.config import RunConfig, TrainingConfig, load_run_config
 from mtlsearch.data import BatchLoader, MultiTaskData, load_dataset
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import MultiTaskNetwork
-from mtlsearch.training._checks import check_run
+from mtlsearch.training._checks import build_network, build_trainer, check_run
 from mtlsearch.training._metrics import strict_metrics, undefined
 from mtlsearch.training._module import EpochCallback, MultiTaskModule
 
@@ -139,7 +139,7 @@ def train(
     :func:`~mtlsearch.training.check_run`).
     """
     data = prepare_data(config, data)
-    check_run(config, data)  # bad settings are one MtlsearchError here, not a traceback mid-training
+    check_run(config, data, build=False)  # bad settings are one MtlsearchError here, not a traceback mid-training
     if config.training.threads:
         torch.set_num_threads(config.training.threads)
     weights = {t.name: t for t in config.tasks}
@@ -147,7 +147,7 @@ def train(
     task_decays = [weights[t.name].decay if t.name in weights else 1.0 for t in data.tasks]
 
     pl.seed_everything(config.seed, verbose=False)
-    network = MultiTaskNetwork(config.model, data.features, len(data.tasks))
+    network = build_network(config, data)
     module = MultiTaskModule(network, data.tasks, config.training, task_weights, task_decays, epoch_callbacks)
     training = config.training
     train_loader = BatchLoader(data.train, training.batch_size, shuffle=True, seed=config.seed)
@@ -155,7 +155,7 @@ def train(
     test_loader = BatchLoader(data.test, training.eval_batch_size)
 
     with _quiet_lightning():
-        trainer = make_trainer(training, progress=progress)
+        trainer = build_trainer(config, progress=progress)
         start = time.perf_counter()
         try:
             trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
