@@ -873,9 +873,11 @@ def test_kind_6_metrics_json_is_strict_with_null_for_an_undefined_metric(tmp_pat
     result = train(config, data)
     result.validation["vtr/auc"] = math.nan  # as a metric that became undefined
     result.test["vtr/auc"] = math.inf
-    paths = write_artifacts(result, tmp_path / "out", data)
+    paths = write_artifacts(result, tmp_path / "out", data, formats=("torchscript",)).paths  # the quickest format
     metrics = _strict_json(paths["metrics"].read_text())
     assert metrics["validation"]["vtr/auc"] is None and metrics["test"]["vtr/auc"] is None
+    card = _strict_json(paths["model_card"].read_text())
+    assert card["tasks"]["vtr"]["validation"]["auc"] is None
     assert result.undefined_metrics() == ["validation vtr/auc", "test vtr/auc"]
 
 
