@@ -782,6 +782,9 @@ def test_kind_5_export_writes_whole_files_only(existing_study, tmp_path, monkeyp
     assert main(["export", "--study", "tiny", "--trial", "0", "--out", str(out)]) == 0
     assert yaml.safe_load(out.read_text())["provenance"]["trial"] == 0
     assert [p.name for p in out.parent.iterdir()] == ["best.yaml"]
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("")
+    assert out.stat().st_mode == plain.stat().st_mode  # an ordinary file's permissions, not a temporary's
 
 
 # =====================================================================================================
