@@ -38,6 +38,8 @@ def expert_utilisation(
     "std"}, ...]}], "unused": ["level 0: shared/1", ...]}``; gate ``"shared"`` is the level's
     shared gate (all levels but the last of PLE and ML-MMoE).
     """
+    if len(tasks) == network.n_outputs:  # funnel (product) tasks have no gates: keep the towers' names
+        tasks = [tasks[k] for k in network.funnel.towers]
     was_training = network.training
     network.eval()
     n_levels = len(network.levels)

@@ -29,6 +29,7 @@ __all__ = [
     "TaskColumns",
     "TaskSpec",
     "categorical_codes",
+    "check_products",
     "from_frames",
     "numeric_values",
     "value_as_text",
@@ -44,11 +45,14 @@ class TaskSpec:
 
     ``sample_space`` documents where the task is observed: ``None`` for every sample,
     ``"task:<name>"`` for another binary task's positives, ``"column:<name>"`` for a mask column.
+    ``product_of`` names two or more binary tasks whose probabilities multiply to this task's
+    (ESMM's p(CTCVR) = p(CTR) * p(CVR)): the model gives it no tower of its own.
     """
 
     name: str
     type: str  # "binary" (BCE loss, AUC metric) or "regression" (MSE loss and metric)
     sample_space: str | None = None
+    product_of: tuple[str, ...] = ()  # funnel task: its parents, each a binary task with a tower
 
     def __post_init__(self) -> None:
         if self.type not in TASK_TYPES:
@@ -57,6 +61,57 @@ class TaskSpec:
                 where=f"task {self.name!r}: type",
                 fix=f"use one of {', '.join(TASK_TYPES)}",
             )
+
+
+def check_products(tasks: Sequence[TaskSpec], where: Sequence[str]) -> None:
+    """Refuse a ``product_of`` that names an unknown task, a non-binary task, itself, another
+    product task, or fewer than two distinct tasks; ``where[k]`` locates task k in error messages."""
+    by_name = {t.name: t for t in tasks}
+    for task, at in zip(tasks, where, strict=True):
+        parents = task.product_of
+        if not parents:
+            continue
+        if task.type != "binary":
+            raise MtlsearchError(
+                f"product task {task.name!r} is {task.type}; a product of probabilities is binary",
+                where=at,
+                fix="declare it type: binary",
+            )
+        if task.sample_space is not None:
+            raise MtlsearchError(
+                f"product task {task.name!r} also has a sample space; it is observed on all impressions",
+                where=at,
+                fix="remove mask/sample_space from the product task (its parents keep theirs)",
+            )
+        if len(set(parents)) < 2 or len(set(parents)) != len(parents):
+            raise MtlsearchError(
+                f"product_of {list(parents)} must name two or more different tasks",
+                where=at,
+                fix="e.g. product_of: [ctr, cvr]",
+            )
+        for parent in parents:
+            if parent == task.name:
+                raise MtlsearchError(
+                    f"product task {task.name!r} names itself", where=at, fix="name its parent tasks only"
+                )
+            if parent not in by_name:
+                raise MtlsearchError(
+                    f"product_of names unknown task {parent!r}",
+                    where=at,
+                    fix=f"use tasks of the same data set ({', '.join(by_name)})",
+                )
+            if by_name[parent].type != "binary":
+                raise MtlsearchError(
+                    f"product_of names {parent!r}, a {by_name[parent].type} task; only binary tasks multiply",
+                    where=at,
+                    fix="name binary tasks (probabilities)",
+                )
+            if by_name[parent].product_of:
+                raise MtlsearchError(
+                    f"product_of names {parent!r}, itself a product task",
+                    where=at,
+                    fix=f"name its parents ({', '.join(by_name[parent].product_of)}) instead",
+                )
 
 
 @dataclass(frozen=True)
@@ -123,6 +178,7 @@ class MultiTaskData:
     value_features: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        check_products(self.tasks, [f"data set {self.name!r}: task {t.name!r}" for t in self.tasks])
         for split_name in ("train", "validation", "test"):
             split = getattr(self, split_name)
             if len(split) == 0:
@@ -143,8 +199,19 @@ class MultiTaskData:
     def task_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.tasks)
 
+    @property
+    def products(self) -> dict[int, tuple[int, ...]]:
+        """Funnel tasks: ``{task index: parent task indices}`` (the network's ``products``)."""
+        index = {name: k for k, name in enumerate(self.task_names)}
+        return {k: tuple(index[p] for p in t.product_of) for k, t in enumerate(self.tasks) if t.product_of}
+
     def select_tasks(self, names: Sequence[str]) -> MultiTaskData:
-        """The same data restricted to ``names`` (in that order)."""
+        """The same data restricted to ``names`` (in that order).
+
+        A product task selected without all its parents becomes a plain binary task on the same
+        labels (all impressions): trained alone, CTCVR is predicted directly, which is the
+        single-task baseline of an ESMM product task.
+        """
         index = []
         for name in names:
             if name not in self.task_names:
@@ -159,10 +226,13 @@ class MultiTaskData:
         def pick(split: Split) -> Split:
             return Split(split.categorical, split.numeric, split.labels[:, cols], split.masks[:, cols])
 
+        tasks = tuple(self.tasks[i] for i in index)
+        kept = {t.name for t in tasks}
+        tasks = tuple(t if set(t.product_of) <= kept else TaskSpec(t.name, t.type, t.sample_space) for t in tasks)
         return MultiTaskData(
             name=self.name,
             features=self.features,
-            tasks=tuple(self.tasks[i] for i in index),
+            tasks=tasks,
             train=pick(self.train),
             validation=pick(self.validation),
             test=pick(self.test),
@@ -379,7 +449,8 @@ def from_frames(
     train_numeric = numeric_array(train, "train")
     mean = train_numeric.mean(axis=0)
     std = train_numeric.std(axis=0)
-    std[std == 0] = 1.0
+    # A constant column can get a std of 1e-16 from the rounding of its mean: compare the values.
+    std[(train_numeric == train_numeric[:1]).all(axis=0)] = 1.0
 
     def encode(frame: pd.DataFrame, split_name: str, numeric_raw: np.ndarray | None = None) -> Split:
         codes = categorical_codes(frame, categorical, vocabularies)

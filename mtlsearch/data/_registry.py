@@ -28,6 +28,10 @@ def _tabular(**options: Any) -> MultiTaskData:
 
 def _loader_signature(name: str) -> Callable[..., MultiTaskData]:
     """The function whose keyword arguments are the data set's options."""
+    if name in ("aliexpress", "ali-ccp"):  # schemas over the tabular source
+        from mtlsearch.data import _public
+
+        return {"aliexpress": _public.aliexpress, "ali-ccp": _public.ali_ccp}[name]
     if name == "census-income":
         from mtlsearch.data._census import census_income
 
@@ -46,6 +50,8 @@ DATASETS: dict[str, str] = {
     "synthetic-video": "VTR (binary) / VCR (regression on viewed samples) pair (no download)",
     "census-income": "UCI Census-Income (KDD), MMoE task groups 1 and 2",
     "tabular": "your own CSV or Parquet file plus a schema",
+    "aliexpress": "AliExpress search log per country (MTReclib protocol): CTR and CTCVR",
+    "ali-ccp": "Ali-CCP (ESMM) as torch-rechub preprocesses it: CTR and CVR on clicks, or CTCVR",
 }
 
 

@@ -14,8 +14,11 @@ path is given as ``schema``); its fields may also be passed as keyword options::
     # or: split: {fractions: [0.8, 0.1, 0.1], seed: 0}   (the default)
 
 Separate validation and test files go in the options ``validation_path`` and ``test_path``
-instead of ``split``. Every schema field is checked strictly: an unknown key or a wrong type is
-an :class:`MtlsearchError` naming the field; bad values in the table name the file and column.
+instead of ``split``. With ``test_path`` alone, validation is carved from ``path`` by
+``split: {fractions: [0.9, 0.1], seed: 0}`` (train, validation; the default), as the public
+benchmarks that ship a train and a test file need. Every schema field is checked strictly: an
+unknown key or a wrong type is an :class:`MtlsearchError` naming the field; bad values in the
+table name the file and column.
 """
 
 from __future__ import annotations
@@ -33,16 +36,24 @@ import pandas as pd
 import yaml
 
 from mtlsearch._strict import load_yaml
-from mtlsearch.data._dataset import MultiTaskData, TaskColumns, TaskSpec, _check_columns, from_frames
+from mtlsearch.data._dataset import (
+    MultiTaskData,
+    TaskColumns,
+    TaskSpec,
+    _check_columns,
+    check_products,
+    from_frames,
+)
 from mtlsearch.errors import MtlsearchError
 
 __all__ = ["SCHEMA_KEYS", "SPLIT_NAMES", "tabular"]
 
 SCHEMA_KEYS = ("categorical", "numeric", "log1p", "tasks", "split")
 SPLIT_NAMES = ("train", "validation", "test")
-_TASK_KEYS = ("name", "type", "label", "mask", "sample_space")
+_TASK_KEYS = ("name", "type", "label", "mask", "sample_space", "product_of")
 _SPLIT_KEYS = ("column", "fractions", "seed")
 _DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
+_DEFAULT_CARVE = (0.9, 0.1)  # train file -> (train, validation) when only test_path is given
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zip", ".zst")
 _EXAMPLE_TASK = "- {name: ctr, type: binary, label: click}"
 
@@ -56,7 +67,7 @@ class _Schema:
     log1p: tuple[str, ...]
     tasks: tuple[TaskColumns, ...]
     split_column: str | None  # None: split by fractions (or separate files)
-    fractions: tuple[float, float, float]
+    fractions: tuple[float, ...]  # (train, validation, test), or (train, validation) with a test file
     seed: int
 
 
@@ -98,17 +109,21 @@ def tabular(
         raise MtlsearchError(f"expected a non-empty string, got {name!r}", where="data.options.name", fix="quote it")
     fields = _gather_fields(schema, keywords)
     separate = validation_path is not None or test_path is not None
-    parsed = _parse_schema(fields, separate_files=separate)
+    carve = test_path is not None and validation_path is None  # validation carved from path
+    parsed = _parse_schema(fields, separate_files=separate and not carve, carve=carve)
 
     text_columns = [*parsed.categorical, *([parsed.split_column] if parsed.split_column else [])]
     source = _as_path(path, "data.options.path")
-    if separate:
-        if validation_path is None or test_path is None:
-            missing = "test_path" if test_path is None else "validation_path"
+    if carve:
+        files = {"train": source, "validation": source, "test": _as_path(test_path, "data.options.test_path")}
+        frames = _split(_read_table(source, text_columns), parsed, source)
+        frames["test"] = _read_table(files["test"], text_columns)
+    elif separate:
+        if test_path is None:
             raise MtlsearchError(
-                "validation_path and test_path go together",
-                where=f"data.options.{missing}",
-                fix="give both files, or neither and a split in the schema",
+                "validation_path needs test_path",
+                where="data.options.test_path",
+                fix="give both files, test_path alone (validation carved from path), or neither",
             )
         files = {
             "train": source,
@@ -205,7 +220,7 @@ def _load_schema_file(schema: str | os.PathLike[str]) -> Mapping[str, Any]:
     return content
 
 
-def _parse_schema(fields: Mapping[str, tuple[Any, str]], *, separate_files: bool) -> _Schema:
+def _parse_schema(fields: Mapping[str, tuple[Any, str]], *, separate_files: bool, carve: bool = False) -> _Schema:
     def where(key: str) -> str:
         return f"{fields[key][1]}{key}" if key in fields else f"data.options.schema.{key}"
 
@@ -248,7 +263,7 @@ def _parse_schema(fields: Mapping[str, tuple[Any, str]], *, separate_files: bool
                 fix="remove it from categorical/numeric: a model must not see its own label",
             )
 
-    split_column, fractions, seed = _split_options(value("split", None), where("split"), separate_files)
+    split_column, fractions, seed = _split_options(value("split", None), where("split"), separate_files, carve)
     if split_column is not None and split_column in features:
         raise MtlsearchError(
             f"split column {split_column!r} is also a feature",
@@ -294,7 +309,7 @@ def _tasks(value: Any, where: str) -> tuple[TaskColumns, ...]:
         for key in ("name", "type"):
             if key not in task:
                 raise MtlsearchError(f"task field {key!r} is missing", where=at, fix=f"e.g. {_EXAMPLE_TASK}")
-        for key in _TASK_KEYS:
+        for key in _TASK_KEYS[:-1]:
             if key in task and (not isinstance(task[key], str) or not task[key]):
                 raise MtlsearchError(
                     f"expected a non-empty string, got {task[key]!r}",
@@ -321,8 +336,9 @@ def _tasks(value: Any, where: str) -> tuple[TaskColumns, ...]:
             if "sample_space" in task
             else None
         )
+        product_of = _product_of(task.get("product_of"), f"{at}.product_of")
         try:
-            spec = TaskSpec(name, task["type"], sample_space)
+            spec = TaskSpec(name, task["type"], sample_space, product_of)
         except MtlsearchError as error:
             raise error.within(at) from None
         parsed.append(
@@ -333,13 +349,28 @@ def _tasks(value: Any, where: str) -> tuple[TaskColumns, ...]:
                 positive_of=task.get("sample_space"),
             )
         )
+    check_products([t.spec for t in parsed], [f"{where}[{i}].product_of" for i in range(len(parsed))])
     return tuple(parsed)
 
 
-def _split_options(value: Any, where: str, separate_files: bool) -> tuple[str | None, tuple[float, float, float], int]:
-    """``(column, fractions, seed)`` from the schema's ``split`` mapping."""
+def _product_of(value: Any, where: str) -> tuple[str, ...]:
+    """A funnel task's parents: ``product_of: [ctr, cvr]`` (ESMM); absent: ``()``."""
     if value is None:
-        return None, _DEFAULT_FRACTIONS, 0
+        return ()
+    if isinstance(value, str) or not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise MtlsearchError(
+            f"expected a list of task names, got {value!r}", where=where, fix="e.g. product_of: [ctr, cvr]"
+        )
+    return tuple(value)
+
+
+def _split_options(
+    value: Any, where: str, separate_files: bool, carve: bool = False
+) -> tuple[str | None, tuple[float, ...], int]:
+    """``(column, fractions, seed)`` from the schema's ``split`` mapping; ``carve``: two fractions."""
+    default = _DEFAULT_CARVE if carve else _DEFAULT_FRACTIONS
+    if value is None:
+        return None, default, 0
     if separate_files:
         raise MtlsearchError(
             "split is set, but validation_path and test_path already give the splits",
@@ -357,6 +388,12 @@ def _split_options(value: Any, where: str, separate_files: bool) -> tuple[str | 
             raise MtlsearchError(
                 f"unknown split field {key!r}", where=f"{where}.{key}", fix=f"use {', '.join(_SPLIT_KEYS)}"
             )
+    if "column" in value and carve:
+        raise MtlsearchError(
+            "a split column cannot carve validation rows out of the train file next to test_path",
+            where=f"{where}.column",
+            fix="use split: {fractions: [0.9, 0.1], seed: 0}, or give validation_path too",
+        )
     if "column" in value:
         if len(value) > 1:
             raise MtlsearchError(
@@ -368,22 +405,32 @@ def _split_options(value: Any, where: str, separate_files: bool) -> tuple[str | 
         if not isinstance(column, str) or not column:
             raise MtlsearchError(f"expected a column name, got {column!r}", where=f"{where}.column", fix="quote it")
         return column, _DEFAULT_FRACTIONS, 0
-    fractions = value.get("fractions", _DEFAULT_FRACTIONS)
+    fractions = value.get("fractions", default)
     numbers = (
         not isinstance(fractions, (str, Mapping))
         and isinstance(fractions, Sequence)
         and all(isinstance(f, (int, float)) and not isinstance(f, bool) for f in fractions)
     )
-    if not numbers or len(fractions) != 3 or min(fractions) <= 0 or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
+    n_parts, parts = (
+        (2, "two positive numbers (train, validation)")
+        if carve
+        else (3, "three positive numbers (train, validation, test)")
+    )
+    if (
+        not numbers
+        or len(fractions) != n_parts
+        or min(fractions) <= 0
+        or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6)
+    ):
         raise MtlsearchError(
-            f"fractions {fractions!r} must be three positive numbers (train, validation, test) summing to 1",
+            f"fractions {fractions!r} must be {parts} summing to 1",
             where=f"{where}.fractions",
-            fix="e.g. [0.8, 0.1, 0.1]",
+            fix=f"e.g. {list(default)}",
         )
     seed = value.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise MtlsearchError(f"expected an integer seed, got {seed!r}", where=f"{where}.seed", fix="e.g. 0")
-    return None, (float(fractions[0]), float(fractions[1]), float(fractions[2])), seed
+    return None, tuple(float(f) for f in fractions), seed
 
 
 def _as_path(value: Any, where: str) -> str:
@@ -448,10 +495,9 @@ def _split(frame: pd.DataFrame, schema: _Schema, source: str) -> dict[str, pd.Da
     n_train = round(schema.fractions[0] * n)
     n_validation = round(schema.fractions[1] * n)
     parts = (order[:n_train], order[n_train : n_train + n_validation], order[n_train + n_validation :])
+    parts = parts[: len(schema.fractions)]  # (train, validation) when the test split is its own file
     # Each split keeps the file's row order, so time-ordered data stays readable.
-    return {
-        name: frame.iloc[np.sort(rows)].reset_index(drop=True) for name, rows in zip(SPLIT_NAMES, parts, strict=True)
-    }
+    return {name: frame.iloc[np.sort(rows)].reset_index(drop=True) for name, rows in zip(SPLIT_NAMES, parts)}
 
 
 def _naming_file(error: MtlsearchError, source: str, files: Mapping[str, str]) -> MtlsearchError:

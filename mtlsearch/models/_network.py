@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +20,7 @@ from torch.nn import functional as F
 
 from mtlsearch.data import FeatureSpec
 from mtlsearch.models._config import ModelConfig
+from mtlsearch.models._funnel import TaskFunnel
 
 __all__ = ["BatchedLinear", "BatchedMLP", "GateWeights", "MultiTaskNetwork"]
 
@@ -141,12 +143,26 @@ class MultiTaskNetwork(nn.Module):
     >>> net = MultiTaskNetwork(ModelConfig.create("cgc"), FeatureSpec(numeric=("a", "b")), n_tasks=2)
     >>> net(torch.zeros(3, 0, dtype=torch.long), torch.zeros(3, 2)).shape
     torch.Size([3, 2])
+
+    ``products`` (``MultiTaskData.products``) maps a funnel task to its parent tasks: such a task
+    has no tower and its logit is that of the product of its parents' probabilities (ESMM, see
+    ``_funnel.py``). Experts, gates and towers exist for the ``n_towers`` other tasks only.
     """
 
-    def __init__(self, config: ModelConfig, features: FeatureSpec, n_tasks: int) -> None:
+    def __init__(
+        self,
+        config: ModelConfig,
+        features: FeatureSpec,
+        n_tasks: int,
+        *,
+        products: Mapping[int, Sequence[int]] | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
-        self.n_tasks = n_tasks
+        self.funnel = TaskFunnel(n_tasks, products)
+        self.n_outputs = n_tasks  # all tasks: the width of the logits
+        n_tasks = self.funnel.n_towers  # from here on: the tasks with a tower
+        self.n_tasks = n_tasks  # tasks with a tower, gates and (single-task) embedding table
         self.per_task_embedding = config.rule.per_task_embedding
         n_tables = n_tasks if self.per_task_embedding else 1
         total_vocab = sum(features.vocab_sizes)
@@ -176,7 +192,7 @@ class MultiTaskNetwork(nn.Module):
         return x if self.per_task_embedding else x.squeeze(1)
 
     def forward_with_gates(self, categorical: torch.Tensor, numeric: torch.Tensor) -> tuple[torch.Tensor, GateWeights]:
-        """Logits ``(B, T)`` and every gate's weights."""
+        """Logits ``(B, T)`` and every gate's weights (gates of the tasks with a tower)."""
         tasks_in = self._inputs(categorical, numeric)  # (B, d) or (B, T, d)
         shared_in = tasks_in if tasks_in.dim() == 2 else None
         task_gates, shared_gates = [], []
@@ -185,7 +201,8 @@ class MultiTaskNetwork(nn.Module):
             task_gates.append(task_w)
             if shared_w is not None:
                 shared_gates.append(shared_w)
-        logits = self.towers(tasks_in).squeeze(-1)  # (B, T, 1) -> (B, T)
+        logits = self.towers(tasks_in).squeeze(-1)  # (B, towers, 1) -> (B, towers)
+        logits = self.funnel(logits)  # (B, T): funnel tasks' logits from their parents'
         return logits, GateWeights(tuple(task_gates), tuple(shared_gates))
 
     def forward(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:

@@ -127,7 +127,7 @@ def check_run(config: RunConfig, data: MultiTaskData, *, build: bool = True) -> 
 def build_network(config: RunConfig, data: MultiTaskData) -> MultiTaskNetwork:
     """The run's network; a size that cannot be allocated is an :class:`MtlsearchError` at ``model``."""
     try:
-        return MultiTaskNetwork(config.model, data.features, len(data.tasks))
+        return MultiTaskNetwork(config.model, data.features, len(data.tasks), products=data.products)
     except MtlsearchError:
         raise
     except (ValueError, RuntimeError, MemoryError) as error:

@@ -364,7 +364,7 @@ def test_option_conflicts(csv_file: Path) -> None:
     both = _error(path=str(csv_file), schema=SCHEMA, numeric=["age"])
     assert both.startswith("data.options.numeric: 'numeric' is given both in the schema and as an option")
     half = _error(path=str(csv_file), schema=SCHEMA, validation_path=str(csv_file))
-    assert half.startswith("data.options.test_path: validation_path and test_path go together")
+    assert half.startswith("data.options.test_path: validation_path needs test_path")
     split = _error(
         path=str(csv_file),
         schema={**SCHEMA, "split": {"column": "split"}},
@@ -376,3 +376,20 @@ def test_option_conflicts(csv_file: Path) -> None:
     assert _error(path=3, schema=SCHEMA).startswith("data.options.path: expected a file name")
     assert _error(path=str(csv_file)).startswith("data.options.schema: no schema (fix: give schema")
     assert _error(path=str(csv_file), schema=SCHEMA, name=1).startswith("data.options.name: expected a non-empty")
+
+
+def test_test_file_alone_carves_validation_from_train(tmp_path: Path) -> None:
+    train, test = _write(tmp_path, _table(0, 100), "train.csv"), _write(tmp_path, _table(1, 40), "test.csv")
+    options = {**SCHEMA, "split": {"fractions": [0.8, 0.2], "seed": 3}}
+    data = tabular(path=train, test_path=test, **options)
+    assert (len(data.train), len(data.validation), len(data.test)) == (80, 20, 40)
+    again = tabular(path=train, test_path=test, **options)
+    assert torch.equal(data.validation.numeric, again.validation.numeric)
+    other = tabular(path=train, test_path=test, **{**options, "split": {"fractions": [0.8, 0.2], "seed": 4}})
+    assert not torch.equal(data.validation.numeric, other.validation.numeric)
+    default = tabular(path=train, test_path=test, **SCHEMA)  # (0.9, 0.1)
+    assert (len(default.train), len(default.validation)) == (90, 10)
+    three = _error(path=train, test_path=test, **{**SCHEMA, "split": {"fractions": [0.8, 0.1, 0.1]}})
+    assert three.startswith("data.options.split.fractions: fractions [0.8, 0.1, 0.1] must be two positive numbers")
+    column = _error(path=train, test_path=test, **{**SCHEMA, "split": {"column": "split"}})
+    assert column.startswith("data.options.split.column: a split column cannot carve validation rows")
