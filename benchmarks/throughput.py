@@ -11,6 +11,7 @@ report takes each arm's median. Then seconds per epoch for (specific, shared) ex
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import pytorch_lightning as pl
@@ -71,8 +72,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both arms (default 1)")
+    parser.add_argument(
+        "--balancing", action="store_true", help="only the loss-balancing section (see balancing_throughput)"
+    )
+    parser.add_argument("--max-rows", type=int, help="--balancing: keep each Census file's first rows")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.balancing:
+        balancing_throughput(epochs=args.epochs, repeats=args.repeats, max_rows=args.max_rows)
+        return
     config = census_ple(epochs=args.epochs)
     data = prepare_data(config)
     samples = len(data.train) * args.epochs
@@ -104,6 +112,42 @@ def main() -> None:
         seconds = median([lightning_seconds(cfg, data).cpu for _ in range(args.repeats)])
         base = base or (params, seconds)
         print(f"| ({n}, {n}) | {params:,} | {seconds:.2f} | {params / base[0]:.2f} | {seconds / base[1]:.2f} |")
+
+
+def balancing_throughput(*, epochs: int, repeats: int, max_rows: int | None) -> None:
+    """Training samples/s of every ``training.loss_balancing`` method relative to ``fixed``, on the
+    Census PLE through the Lightning path; methods alternate within each repeat, medians of CPU time.
+
+        python benchmarks/throughput.py --balancing [--epochs 1] [--repeats 3] [--max-rows 50000]
+    """
+    from mtlsearch.config import LOSS_BALANCING, DataConfig
+
+    config = census_ple(epochs=epochs)
+    if max_rows:
+        config = dataclasses.replace(
+            config, data=DataConfig(config.data.name, {**config.data.options, "max_rows": max_rows})
+        )
+    data = prepare_data(config)
+    samples = len(data.train) * epochs
+    configs = {
+        method: dataclasses.replace(config, training=dataclasses.replace(config.training, loss_balancing=method))
+        for method in LOSS_BALANCING
+    }
+    runs: dict[str, list[Clock]] = {method: [] for method in LOSS_BALANCING}
+    for _ in range(repeats):
+        for method, cfg in configs.items():
+            runs[method].append(lightning_seconds(cfg, data))
+    print(f"machine: {machine()}")
+    print(
+        f"PLE (1, 1) on Census group 1, {len(data.train)} train rows, batch 1024, {epochs} epoch(s), "
+        f"median of {repeats} alternating runs\n"
+    )
+    print("| loss_balancing | train samples/s (CPU time) | relative to fixed | CPU runs (s) |")
+    print("|---|---|---|---|")
+    fixed = samples / median([r.cpu for r in runs["fixed"]])
+    for method, clocks in runs.items():
+        rate = samples / median([r.cpu for r in clocks])
+        print(f"| {method} | {rate:,.0f} | {rate / fixed:.2f} | {', '.join(f'{r.cpu:.2f}' for r in clocks)} |")
 
 
 if __name__ == "__main__":

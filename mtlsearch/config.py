@@ -31,6 +31,7 @@ from mtlsearch.models import ModelConfig
 
 __all__ = [
     "ACCELERATORS",
+    "LOSS_BALANCING",
     "LR_SCHEDULES",
     "MAX_SEED",
     "MONITOR_METRICS",
@@ -49,6 +50,8 @@ LR_SCHEDULES = ("constant", "cosine")  # cosine: lr * (1 + cos(pi * step / total
 ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")  # Lightning accelerator names
 MONITOR_METRICS = ("auc", "logloss", "mse")  # TASK/METRIC; which fit which task is checked against the data
 MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are unsigned 32-bit integers
+# training.loss_balancing: how task losses become an update (mtlsearch/training/_balancing.py)
+LOSS_BALANCING = ("fixed", "uncertainty", "gradnorm", "upgrad", "pcgrad", "mgda", "aligned_mtl", "dualproj", "imtl_g")
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class TrainingConfig:
     eval_batch_size: int = 65536
     accelerator: str = "cpu"  # Lightning accelerator: "cpu", "gpu" or "auto"
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+    loss_balancing: str = "fixed"  # one of LOSS_BALANCING; the tasks' weight/decay apply first in every method
+    gradnorm_alpha: float = 1.5  # GradNorm's restoring-force strength alpha (used by loss_balancing: gradnorm)
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "eval_batch_size": self.eval_batch_size}
@@ -123,6 +128,18 @@ class TrainingConfig:
                 f"unknown optimizer {self.optimizer!r}",
                 where="training.optimizer",
                 fix=f"use one of {', '.join(OPTIMIZERS)}",
+            )
+        if self.loss_balancing not in LOSS_BALANCING:
+            raise MtlsearchError(
+                f"unknown loss_balancing {self.loss_balancing!r}",
+                where="training.loss_balancing",
+                fix=f"use one of {', '.join(LOSS_BALANCING)}",
+            )
+        if not (math.isfinite(self.gradnorm_alpha) and self.gradnorm_alpha >= 0):
+            raise MtlsearchError(
+                f"gradnorm_alpha must be a number >= 0, got {self.gradnorm_alpha}",
+                where="training.gradnorm_alpha",
+                fix="e.g. 1.5 (the GradNorm paper uses 0.12 to 3.0)",
             )
         if self.lr_schedule not in LR_SCHEDULES:
             raise MtlsearchError(

@@ -36,7 +36,9 @@ def expert_utilisation(
 
     Returns ``{"threshold", "levels": [{"experts": [...], "gates": [{"gate", "experts", "mean",
     "std"}, ...]}], "unused": ["level 0: shared/1", ...]}``; gate ``"shared"`` is the level's
-    shared gate (all levels but the last of PLE and ML-MMoE).
+    shared gate (all levels but the last of PLE, ML-MMoE and AdaTT with shared experts). A gate
+    lists the experts it can select (the level's ``select``): AdaTT's fusion gates list every
+    expert of the level, cross-stitch's only the task's own column (its weight is 1).
     """
     if len(tasks) == network.n_outputs:  # funnel (product) tasks have no gates: keep the towers' names
         tasks = [tasks[k] for k in network.funnel.towers]

@@ -1,17 +1,26 @@
 """Typed, frozen model configuration and the architecture presets.
 
-Every architecture is the same extraction network (PLE) with some sizes fixed:
+Every architecture is the same network (embeddings, extraction levels, towers) with some sizes
+fixed and one of three ways of fusing a level's experts (``fusion``):
 
-=============  ======  ==================  ==============  ==================
-architecture   levels  specific per task   shared experts  embedding tables
-=============  ======  ==================  ==============  ==================
-single-task    1       >= 1                0               one per task
-shared-bottom  1       0                   1               shared
-mmoe           1       0                   >= 1            shared
-ml-mmoe        >= 1    0                   >= 1            shared
-cgc            1       >= 1                >= 1            shared
-ple            >= 1    >= 1                >= 1            shared
-=============  ======  ==================  ==============  ==================
+=============  ======  ==================  ==============  ================  ============
+architecture   levels  specific per task   shared experts  embedding tables  fusion
+=============  ======  ==================  ==============  ================  ============
+single-task    1       >= 1                0               one per task      gated
+shared-bottom  1       0                   1               shared            gated
+mmoe           1       0                   >= 1            shared            gated
+ml-mmoe        >= 1    0                   >= 1            shared            gated
+cgc            1       >= 1                >= 1            shared            gated
+ple            >= 1    >= 1                >= 1            shared            gated
+adatt          >= 1    >= 1                >= 0            shared            adatt
+cross-stitch   >= 1    1                   0               shared            cross-stitch
+=============  ======  ==================  ==============  ================  ============
+
+``gated``: task k's softmax gate weights its own and the shared experts (PLE, Tang et al. 2020).
+``adatt``: task k's softmax gate weights *all* experts, plus a residual linear combination of
+its own experts (AdaTT, Li et al., KDD 2023); ``shared_experts = 0`` is AdaTT-sp.
+``cross-stitch``: one column (expert) per task, mixed by a learned ``(T, T)`` cross-stitch unit
+after every level (Misra et al., CVPR 2016). See ``mtlsearch/models/_fusion.py``.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ class ArchitectureRule:
     per_task_embedding: bool = False
     default_shared: int = 1  # shared experts when the config names none
     summary: str = ""
+    fusion: str = "gated"  # how a level combines its experts: "gated", "adatt" or "cross-stitch"
 
 
 ARCHITECTURES: dict[str, ArchitectureRule] = {
@@ -59,6 +69,22 @@ ARCHITECTURES: dict[str, ArchitectureRule] = {
     ),
     "ple": ArchitectureRule(
         None, None, None, min_specific=1, min_shared=1, summary="CGC extraction layers stacked in levels"
+    ),
+    "adatt": ArchitectureRule(
+        None,
+        None,
+        None,
+        min_specific=1,
+        min_shared=0,
+        summary="task-to-task fusion: gates over all experts plus a residual of the task's own (AdaTT)",
+        fusion="adatt",
+    ),
+    "cross-stitch": ArchitectureRule(
+        None,
+        1,
+        0,
+        summary="one column per task, mixed by learned linear cross-stitch units between levels",
+        fusion="cross-stitch",
     ),
 }
 

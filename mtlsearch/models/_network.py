@@ -171,9 +171,12 @@ class MultiTaskNetwork(nn.Module):
         table_starts = torch.arange(n_tables).unsqueeze(1) * total_vocab  # (tables, 1)
         self.register_buffer("offsets", table_starts + starts, persistent=False)  # (tables, C)
         d_in = features.n_categorical * config.embedding_dim + features.n_numeric
+        from mtlsearch.models._fusion import FUSION_LEVELS  # here: _fusion builds on the layers above
+
+        level_type = {"gated": _Level, **FUSION_LEVELS}[config.rule.fusion]
         levels = []
         for j in range(config.levels):
-            levels.append(_Level(config, n_tasks, d_in, shared_gate=j < config.levels - 1))
+            levels.append(level_type(config, n_tasks, d_in, shared_gate=j < config.levels - 1))
             d_in = config.expert_hidden[-1]
         self.levels = nn.ModuleList(levels)
         self.towers = BatchedMLP(n_tasks, d_in, (*config.tower_hidden, 1), config.dropout, last_activation=False)

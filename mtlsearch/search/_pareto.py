@@ -27,7 +27,15 @@ __all__ = [
     "trial_row",
 ]
 
-KEY_PARAMS = ("architecture", "levels", "specific_experts", "shared_experts", "expert_width", "expert_depth")
+KEY_PARAMS = (
+    "architecture",
+    "levels",
+    "specific_experts",
+    "shared_experts",
+    "expert_width",
+    "expert_depth",
+    "loss_balancing",
+)
 _THRESHOLD = re.compile(r"^\s*([\w\-.]+(?:/[\w\-.]+)?)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$")
 
 

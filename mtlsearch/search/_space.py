@@ -41,7 +41,7 @@ from optuna.trial import BaseTrial
 
 from mtlsearch._resources import find_yaml, shipped_dir
 from mtlsearch._strict import read_yaml
-from mtlsearch.config import LR_SCHEDULES, OPTIMIZERS, RunConfig, TaskConfig
+from mtlsearch.config import LOSS_BALANCING, LR_SCHEDULES, OPTIMIZERS, RunConfig, TaskConfig
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import ARCHITECTURES, ModelConfig
 
@@ -70,6 +70,8 @@ _KINDS: dict[str, str] = {
     "embedding_dim": "int",  # model.embedding_dim
     "dropout": "float",  # model.dropout
     "gate_dropout": "float",  # model.gate_dropout
+    "loss_balancing": "str",  # training.loss_balancing, one of LOSS_BALANCING (before the task weights)
+    "gradnorm_alpha": "float",  # training.gradnorm_alpha (give it `when: {loss_balancing: [gradnorm]}`)
     "loss_weight": "float",  # per task: tasks[k].weight (w_k0)
     "loss_decay": "float",  # per task: tasks[k].decay (gamma_k)
     "optimizer": "str",  # training.optimizer, one of OPTIMIZERS (before lr, so lr may depend on it)
@@ -80,10 +82,23 @@ _KINDS: dict[str, str] = {
 }
 PARAM_NAMES: tuple[str, ...] = tuple(_KINDS)
 PER_TASK_PARAMS: tuple[str, ...] = ("loss_weight", "loss_decay")
-_TRAINING_PARAMS = ("optimizer", "lr", "lr_schedule", "weight_decay", "batch_size")  # training.NAME
+_TRAINING_PARAMS = (
+    "loss_balancing",
+    "gradnorm_alpha",
+    "optimizer",
+    "lr",
+    "lr_schedule",
+    "weight_decay",
+    "batch_size",
+)  # training.NAME
 _STRUCTURAL = ("levels", "specific_experts", "shared_experts")  # fixed or left free by ARCHITECTURES
 # str parameters and their values
-_NAMED = {"architecture": tuple(ARCHITECTURES), "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES}
+_NAMED = {
+    "architecture": tuple(ARCHITECTURES),
+    "loss_balancing": LOSS_BALANCING,
+    "optimizer": OPTIMIZERS,
+    "lr_schedule": LR_SCHEDULES,
+}
 _TYPES = {"int": ("int", "categorical"), "float": ("float", "categorical"), "str": ("categorical",)}
 _TYPE_KEYS = {
     "int": ("low", "high", "step", "log"),

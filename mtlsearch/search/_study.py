@@ -237,7 +237,9 @@ class StudyConfig:
 
 # Fields added after studies were first stored, with their defaults: left out of the fingerprint
 # while at the default, so that a study stored by an earlier release still resumes.
-_LATER_FIELDS: dict[str, dict[str, object]] = {"training": {"lr_schedule": "constant"}}
+_LATER_FIELDS: dict[str, dict[str, object]] = {
+    "training": {"lr_schedule": "constant", "loss_balancing": "fixed", "gradnorm_alpha": 1.5}
+}
 
 
 def study_path(name_or_path: str) -> Path:

@@ -14,6 +14,7 @@ from mtlsearch._interrupt import raise_if_interrupted
 from mtlsearch.config import TrainingConfig
 from mtlsearch.data import Batch, TaskSpec
 from mtlsearch.models import MultiTaskNetwork
+from mtlsearch.training._balancing import make_balancing, tower_input
 from mtlsearch.training._metrics import METRIC_DIRECTIONS, task_losses, task_metrics
 
 __all__ = ["EpochCallback", "MultiTaskModule", "TrainingDiverged", "cosine_schedule", "make_optimizer"]
@@ -26,7 +27,13 @@ class TrainingDiverged(RuntimeError):
 
 
 class MultiTaskModule(pl.LightningModule):
-    """Joint loss sum_k w_k(t) L_k with w_k(t) = w_k0 * gamma_k ** epoch; per-epoch validation metrics.
+    """Task losses weighted by w_k(t) = w_k0 * gamma_k ** epoch, combined into an update by the
+    configured loss balancing (``training.loss_balancing``; ``fixed`` is the plain sum); per-epoch
+    validation metrics.
+
+    Optimisation is manual (Lightning's ``automatic_optimization = False``): the balancing method
+    fills the gradients itself, since the gradient-level ones (GradNorm, TorchJD's aggregators)
+    need more than one ``loss.backward()``.
 
     Keeps the network weights of the best validation epoch (by ``training.monitor``) in memory,
     stops after ``training.patience`` epochs without improvement, and records every epoch's
@@ -50,6 +57,8 @@ class MultiTaskModule(pl.LightningModule):
         self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32), persistent=False)  # (T,)
         self.register_buffer("decays", torch.tensor(decays, dtype=torch.float32), persistent=False)  # (T,)
         self.epoch_callbacks = tuple(epoch_callbacks)
+        self.automatic_optimization = False
+        self.balancing = make_balancing(training, self.tasks, network)
         monitor = training.monitor
         metric = monitor.rsplit("/", 1)[-1]
         self._monitor_sign = -1.0 if METRIC_DIRECTIONS.get(metric) == "maximize" else 1.0  # minimise sign * value
@@ -71,13 +80,22 @@ class MultiTaskModule(pl.LightningModule):
 
     def _common_step(self, batch: Batch, stage: str) -> torch.Tensor:
         categorical, numeric, labels, masks = batch
-        logits = self.network(categorical, numeric)  # (B, T)
         if stage != "train":
+            logits = self.network(categorical, numeric)  # (B, T)
             self._outputs.append(logits.detach())
             return logits
+        with tower_input(self.network) as features:
+            logits = self.network(categorical, numeric)  # (B, T); features[0] (B, T, h)
         losses = task_losses(logits, labels, masks.to(logits.dtype), self.binary)  # (T,)
-        loss = (self._epoch_weights * losses).sum()
-        self._train_loss = self._train_loss + loss.detach()
+        optimizer = self.optimizers()
+        optimizer.zero_grad()
+        loss = self.balancing.backward(self._epoch_weights * losses, features[0])
+        optimizer.step()
+        self.balancing.after_step()
+        scheduler = self.lr_schedulers()
+        if scheduler is not None:
+            scheduler.step()
+        self._train_loss = self._train_loss + loss
         self._train_batches += 1
         return loss
 
@@ -148,7 +166,11 @@ class MultiTaskModule(pl.LightningModule):
         self.last_metrics = self._epoch_metrics(self.trainer.test_dataloaders.split)
 
     def configure_optimizers(self) -> Any:
-        optimizer = make_optimizer(self.training_config, self.network.parameters())
+        params: list[Any] = [{"params": list(self.network.parameters())}]
+        own = list(self.balancing.parameters())
+        if own:  # learned loss weights (uncertainty, GradNorm): no weight decay
+            params.append({"params": own, "weight_decay": 0.0})
+        optimizer = make_optimizer(self.training_config, params)
         if self.training_config.lr_schedule == "constant":
             return optimizer
         scheduler = cosine_schedule(optimizer, total_steps=int(self.trainer.estimated_stepping_batches))

@@ -46,11 +46,16 @@ def test_gate_weights_sum_to_one(network):
     network.eval()
     _, gates = network.forward_with_gates(*inputs())
     assert len(gates.tasks) == network.config.levels
-    assert len(gates.shared) == network.config.levels - 1
+    assert len(gates.shared) == sum(level.has_shared_output for level in network.levels)
     for weights in (*gates.tasks, *gates.shared):
         torch.testing.assert_close(weights.sum(-1), torch.ones(weights.shape[:-1]))
-    m = network.config.specific_experts + network.config.shared_experts
-    assert gates.tasks[0].shape == (16, N_TASKS, m)
+    n_experts = N_TASKS * network.config.specific_experts + network.config.shared_experts
+    for level, task_weights in zip(network.levels, gates.tasks):
+        # each task gate weights the experts its level's ``select`` names, all of them valid
+        assert task_weights.shape == (16, N_TASKS, level.select.shape[1])
+        assert level.select.shape[0] == N_TASKS and 0 <= level.select.min() <= level.select.max() < n_experts
+    for weights in gates.shared:
+        assert weights.shape == (16, n_experts)
 
 
 def test_loss_is_finite_and_gradients_reach_every_expert(network):
@@ -95,6 +100,23 @@ def test_experts_are_one_batched_tensor_per_level(network):
     n_experts = N_TASKS * config.specific_experts + config.shared_experts
     for level in network.levels:
         assert level.experts.layers[0].weight.shape[0] == n_experts
+
+
+def test_expert_utilisation_is_recorded_for_every_gate(network):
+    from mtlsearch.analysis import expert_utilisation
+    from mtlsearch.data import Split
+
+    categorical, numeric = inputs(batch=24)
+    split = Split(categorical, numeric, torch.zeros(24, N_TASKS), torch.ones(24, N_TASKS, dtype=torch.bool))
+    stats = expert_utilisation(network, split, ["t0", "t1", "t2"])
+    _, gates = network.eval().forward_with_gates(categorical, numeric)
+    assert len(stats["levels"]) == network.config.levels
+    for j, level in enumerate(stats["levels"]):
+        task_gates = [g for g in level["gates"] if g["gate"] != "shared"]
+        assert [g["gate"] for g in task_gates] == ["t0", "t1", "t2"]
+        for k, gate in enumerate(task_gates):
+            assert len(gate["experts"]) == len(gate["mean"]) == gates.tasks[j].shape[-1]
+            assert gate["mean"] == pytest.approx(gates.tasks[j][:, k].mean(0).tolist(), abs=1e-5)
 
 
 def test_single_task_networks_are_independent_per_task():

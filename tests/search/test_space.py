@@ -99,12 +99,59 @@ def test_to_dict_is_the_content_not_the_location(tmp_path: Path) -> None:
     assert load_search_space(here).to_dict() == load_search_space(there).to_dict() == load_search_space("ple").to_dict()
 
 
-def test_family_covers_every_multi_task_architecture() -> None:
+def test_family_covers_the_ple_papers_family() -> None:
     space = load_search_space("family")
     assert space.architectures == ("shared-bottom", "mmoe", "ml-mmoe", "cgc", "ple")
     assert set(space.distributions(["t"])) == {
         name if name not in ("loss_weight", "loss_decay") else f"{name}.t" for name in PARAM_NAMES
+    } - {"optimizer", "lr_schedule", "loss_balancing", "gradnorm_alpha"}
+
+
+def test_family_plus_covers_every_multi_task_architecture_and_the_loss_balancing() -> None:
+    space = load_search_space("family-plus")
+    assert set(space.architectures) == set(ARCHITECTURES) - {"single-task"}
+    assert set(space.distributions(["t"])) == {
+        name if name not in ("loss_weight", "loss_decay") else f"{name}.t" for name in PARAM_NAMES
     } - {"optimizer", "lr_schedule"}
+
+
+def test_loss_balancing_is_searched_with_its_conditional_sub_parameter() -> None:
+    space = load_search_space("family-plus")
+    base = RunConfig(tasks=(TaskConfig(name="t"),))
+    fixed = {"architecture": "adatt", "levels": 2, "specific_experts": 2, "shared_experts": 1}
+    gradnorm = suggest_params(
+        FixedTrial({**_ANY, **fixed, "loss_balancing": "gradnorm", "gradnorm_alpha": 0.7}), space, ["t"]
+    )
+    config = params_to_config(gradnorm, base)
+    assert (config.training.loss_balancing, config.training.gradnorm_alpha) == ("gradnorm", 0.7)
+    upgrad = suggest_params(
+        FixedTrial({**_ANY, **fixed, "loss_balancing": "upgrad", "gradnorm_alpha": 0.7}), space, ["t"]
+    )
+    assert "gradnorm_alpha" not in upgrad  # only set when loss_balancing is gradnorm
+    assert params_to_config(upgrad, base).training.loss_balancing == "upgrad"
+
+
+def test_adatt_space_allows_adatt_sp() -> None:
+    space = load_search_space("adatt")
+    (shared,) = [p for p in space.params if p.name == "shared_experts"]
+    assert shared.distribution.low == 0
+    assert params_to_config({"architecture": "adatt", "shared_experts": 0}, RunConfig()).model.shared_experts == 0
+
+
+_ANY = {
+    "expert_width": 16,
+    "expert_depth": 1,
+    "tower_width": 8,
+    "tower_depth": 1,
+    "embedding_dim": 4,
+    "dropout": 0.0,
+    "gate_dropout": 0.0,
+    "loss_weight.t": 1.0,
+    "loss_decay.t": 1.0,
+    "lr": 1e-3,
+    "weight_decay": 1e-6,
+    "batch_size": 256,
+}
 
 
 # --- conditional parameters -----------------------------------------------------------------
@@ -437,12 +484,12 @@ BAD = [
     (
         "params:\n  architecture: transformer\n",
         "params.architecture: unknown architecture 'transformer' "
-        "(fix: use one of single-task, shared-bottom, mmoe, ml-mmoe, cgc, ple)",
+        "(fix: use one of single-task, shared-bottom, mmoe, ml-mmoe, cgc, ple, adatt, cross-stitch)",
     ),
     (
         "params:\n  architecture: {type: categorical, choices: [mmoe, moe]}\n",
         "params.architecture.choices[1]: unknown architecture 'moe' "
-        "(fix: use one of single-task, shared-bottom, mmoe, ml-mmoe, cgc, ple)",
+        "(fix: use one of single-task, shared-bottom, mmoe, ml-mmoe, cgc, ple, adatt, cross-stitch)",
     ),
     (
         A + "  optimizer: rmsprop\n",
@@ -481,12 +528,12 @@ BAD = [
     (
         "params:\n  architecture: cgc\n  levels: {type: int, low: 1, high: 3}\n",
         "params.levels: levels is never used: cgc has levels = 1 "
-        "(fix: remove it, or add an architecture that varies it (ml-mmoe, ple))",
+        "(fix: remove it, or add an architecture that varies it (ml-mmoe, ple, adatt, cross-stitch))",
     ),
     (
         "params:\n  architecture: mmoe\n  specific_experts: 2\n",
         "params.specific_experts: specific_experts is never used: mmoe has specific_experts = 0 "
-        "(fix: remove it, or add an architecture that varies it (single-task, cgc, ple))",
+        "(fix: remove it, or add an architecture that varies it (single-task, cgc, ple, adatt))",
     ),
     # explicit conditions
     (

@@ -240,10 +240,12 @@ def test_fields_added_later_keep_older_studies_resumable():
     config = load_study_config("ple")
     plain = config.to_dict()
     earlier = {k: plain[k] for k in ("data", "objectives", "training", "seed")}
-    del earlier["training"]["lr_schedule"]
+    for name in ("lr_schedule", "loss_balancing", "gradnorm_alpha"):
+        del earlier["training"][name]
     assert config.fingerprint() == hashlib.sha256(json.dumps(earlier, sort_keys=True).encode()).hexdigest()[:16]
-    cosine = dataclasses.replace(config, training=dataclasses.replace(config.training, lr_schedule="cosine"))
-    assert cosine.fingerprint() != config.fingerprint()
+    for name, value in (("lr_schedule", "cosine"), ("loss_balancing", "upgrad"), ("gradnorm_alpha", 2.0)):
+        changed = dataclasses.replace(config, training=dataclasses.replace(config.training, **{name: value}))
+        assert changed.fingerprint() != config.fingerprint()
 
 
 @pytest.mark.parametrize(
