@@ -1,18 +1,37 @@
-"""The default study end to end: `mtlsearch optimize --study ple` wall time and per-trial overhead.
+"""The default study end to end: `mtlsearch optimize --study ple`, alone and beside busy processes,
+at each torch thread count, with the time outside the training loops taken apart.
 
-    python benchmarks/study_time.py [--study ple] [--n-trials N]
+    python benchmarks/study_time.py [--study ple] [--n-trials N] [--threads 1 2] [--busy 0 1]
+    python benchmarks/study_time.py --thread-check K [--threads 1 2] [--busy 0 1]
 
-Runs the CLI in a fresh temporary folder (new SQLite storage), then reads every trial back:
-overhead = 1 - (training loop seconds) / (trial wall seconds), i.e. the share of a trial spent
-outside training (suggesting, storage writes, trainer set-up, validation and test evaluation).
-Targets: the default study within 180 s on 2 cores; overhead under 15% of a trial's wall time.
+For every (busy, threads) arm, in that order, the CLI runs in a fresh temporary folder (new SQLite
+storage) on a copy of the study file with ``training.threads`` set, while ``busy`` processes spin
+on the CPU beside it (``while True: pass``, as one other job on a shared machine). Then every
+trial is read back from the storage and the command's wall time is split into:
+
+- before the first trial: imports, data, storage creation (command start to trial 0's start);
+- training loops: the trials' ``train_seconds`` (the training epochs alone);
+- Trainer set-up and validation: ``fit_seconds - train_seconds``;
+- rest of the trials: suggesting, model construction, test scoring, utilisation, storage writes
+  (trial wall - ``fit_seconds``);
+- between and after trials: sampler, study callbacks (hypervolume), the Pareto table.
+
+``--thread-check K`` instead trains the study's first K random-sampler configurations for one
+epoch each, in this process, at each thread count in turn (arms alternated per configuration,
+twice), and reports wall and CPU seconds per arm: the torch thread default's question.
+
+Also printed: the CLI's import time and the data set's load time, each measured alone, and the
+1-minute load average (``/proc/loadavg``) before and after each arm: on a shared machine the
+absolute figures depend on what else runs, so compare arms within one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime
 import os
-import statistics
+import resource
 import subprocess
 import sys
 import tempfile
@@ -20,39 +39,162 @@ import time
 from pathlib import Path
 
 import optuna
+import yaml
 from _common import ROOT, machine
+
+from mtlsearch.search import load_study_config
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_arm(study: str, n_trials: int | None, threads: int, busy: int) -> dict[str, float | str]:
+    source = load_study_config(study).source
+    plain = yaml.safe_load(Path(source).read_text())
+    plain["training"] = {**plain.get("training", {}), "threads": threads}
+    plain.setdefault("name", Path(source).stem)
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
+    try:
+        time.sleep(1.0 if busy else 0.0)
+        with tempfile.TemporaryDirectory() as folder:
+            file = Path(folder) / f"{plain['name']}.yaml"
+            space = plain.get("search_space", "ple")
+            if "/" in space or space.endswith((".yaml", ".yml")):
+                plain["search_space"] = str((Path(source).parent / space).resolve())
+            file.write_text(yaml.safe_dump(plain))
+            command = [sys.executable, str(ROOT / "cli.py"), "optimize", "--study", str(file), "--no-progress"]
+            if n_trials:
+                command += ["--n-trials", str(n_trials)]
+            load_before, cpu_before = loadavg(), child_cpu()
+            start_clock, start = datetime.datetime.now(), time.perf_counter()
+            subprocess.run(
+                command, cwd=folder, check=True, capture_output=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}
+            )
+            wall = time.perf_counter() - start
+            cpu = child_cpu() - cpu_before
+            load_after = loadavg()
+            stored = optuna.load_study(study_name=plain["name"], storage=f"sqlite:///{Path(folder) / 'mtlsearch.db'}")
+            trials = [t for t in stored.trials if t.state.is_finished() and t.datetime_complete]
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    walls = [(t.datetime_complete - t.datetime_start).total_seconds() for t in trials]
+    loops = sum(t.user_attrs.get("train_seconds", 0.0) for t in trials)
+    fits = sum(t.user_attrs.get("fit_seconds", 0.0) for t in trials)
+    before = (min(t.datetime_start for t in trials) - start_clock).total_seconds()
+    return {
+        "trials": len(trials),
+        "wall": wall,
+        "cpu": cpu,
+        "before": before,
+        "loops": loops,
+        "fit_rest": fits - loops,
+        "trial_rest": sum(walls) - fits,
+        "between": wall - before - sum(walls),
+        "load": f"{load_before} -> {load_after}",
+    }
+
+
+def measure_alone(study: str) -> tuple[float, float]:
+    """The CLI's imports in a fresh process, and the study's data set loaded in this one (seconds)."""
+    code = (
+        "import time; t = time.perf_counter(); import mtlsearch.cli, mtlsearch.search, mtlsearch.training; "
+        "print(time.perf_counter() - t)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    from mtlsearch.training import prepare_data
+
+    start = time.perf_counter()
+    prepare_data(load_study_config(study).base_run_config())
+    return float(run.stdout.strip()), time.perf_counter() - start
+
+
+def thread_check(study: str, n_configs: int, threads: list[int], busy: int) -> None:
+    import torch
+
+    from mtlsearch.search import load_search_space, params_to_config, suggest_params
+    from mtlsearch.training import prepare_data, train
+
+    config = load_study_config(study)
+    space = load_search_space(str(config.search_space_path()))
+    base = config.base_run_config()
+    data = prepare_data(base)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.create_study(directions=config.directions, sampler=optuna.samplers.RandomSampler(seed=0))
+    configs = []
+    for _ in range(n_configs):
+        params = suggest_params(sampler.ask(), space, config.task_names)
+        run = params_to_config(params, base)
+        configs.append(dataclasses.replace(run, training=dataclasses.replace(run.training, epochs=1, patience=0)))
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
+    walls = {t: 0.0 for t in threads}
+    cpus = {t: 0.0 for t in threads}
+    load_before = loadavg()
+    try:
+        for run in configs:
+            for repeat in range(2):
+                for t in threads if repeat == 0 else threads[::-1]:
+                    torch.set_num_threads(t)
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    train(run, data)
+                    walls[t] += time.perf_counter() - wall
+                    cpus[t] += time.process_time() - cpu
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    first = threads[0]
+    print(f"{n_configs} configurations x 2, 1 epoch each, {busy} busy process(es); load {load_before} -> {loadavg()}\n")
+    print("| torch threads | wall s | CPU s | wall / wall at " + f"{first} thread(s) |")
+    print("|---|---|---|---|")
+    for t in threads:
+        print(f"| {t} | {walls[t]:.1f} | {cpus[t]:.1f} | {walls[t] / walls[first]:.2f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", default="ple")
     parser.add_argument("--n-trials", type=int, help="default: the study file's")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch threads per arm")
+    parser.add_argument("--busy", type=int, nargs="+", default=[0, 1], help="spinning processes beside it")
+    parser.add_argument("--thread-check", type=int, metavar="K", help="only compare thread counts on K configurations")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, str(ROOT / "cli.py"), "optimize", "--study", args.study, "--no-progress"]
-        if args.n_trials:
-            command += ["--n-trials", str(args.n_trials)]
-        start = time.perf_counter()
-        subprocess.run(
-            command, cwd=folder, check=True, capture_output=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}
-        )
-        wall = time.perf_counter() - start
-        study = optuna.load_study(study_name=args.study, storage=f"sqlite:///{Path(folder) / 'mtlsearch.db'}")
-        trials = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-        shares, trial_walls = [], []
-        for trial in trials:
-            trial_wall = (trial.datetime_complete - trial.datetime_start).total_seconds()
-            trial_walls.append(trial_wall)
-            shares.append(1.0 - trial.user_attrs["train_seconds"] / trial_wall)
-    print(f"machine: {machine()}")
-    print(f"`mtlsearch optimize --study {args.study}`: {len(study.trials)} trials ({len(trials)} complete)\n")
-    print("| measure | value | target |")
-    print("|---|---|---|")
-    print(f"| whole command, wall | {wall:.1f} s | <= 180 s |")
-    print(f"| mean trial wall | {statistics.mean(trial_walls):.2f} s | |")
-    print(f"| outside training, mean share of a trial | {100 * statistics.mean(shares):.1f}% | < 15% |")
-    print(f"| outside training, worst trial | {100 * max(shares):.1f}% | |")
-    print(f"| start-up (command wall - sum of trial walls) | {wall - sum(trial_walls):.1f} s | |")
+    print(f"machine: {machine()}; load average at start {loadavg()}")
+    if args.thread_check:
+        for busy in args.busy:
+            thread_check(args.study, args.thread_check, args.threads, busy)
+        return
+    imports, data = measure_alone(args.study)
+    print(f"alone: CLI imports {imports:.1f} s, data set {data:.2f} s\n")
+    print(
+        "| busy | threads | trials | wall s | CPU s | before 1st trial | training loops | Trainer set-up + "
+        "validation | rest of trials | between/after | outside training | load avg (1 min) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for busy in args.busy:
+        for threads in args.threads:
+            r = run_arm(args.study, args.n_trials, threads, busy)
+            wall = float(r["wall"])
+
+            def part(key: str, r=r, wall=wall) -> str:
+                return f"{float(r[key]):.1f} s ({100 * float(r[key]) / wall:.0f}%)"
+
+            print(
+                f"| {busy} | {threads} | {r['trials']} | {wall:.1f} | {float(r['cpu']):.1f} | {part('before')} | "
+                f"{part('loops')} | {part('fit_rest')} | {part('trial_rest')} | {part('between')} | "
+                f"{100 * (1 - float(r['loops']) / wall):.1f}% | {r['load']} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -1,27 +1,51 @@
-"""Training throughput: the Lightning path against a plain PyTorch loop of the same model, one run.
+"""Training throughput at every expert count: the network against an independent plain PLE loop.
 
-    python benchmarks/throughput.py [--epochs 3] [--repeats 3] [--threads 1]
+    python benchmarks/throughput.py [--sizes 1 2 4 8] [--epochs 1] [--repeats 2] [--rows N] [--threads 1]
+                                    [--old COMMIT]
+    python benchmarks/throughput.py --balancing [--epochs 1] [--repeats 3] [--max-rows 50000]
 
-Both arms train the same PLE (Census group 1) on the same tensors with the same optimiser and
-loss; they alternate (L, P, L, P, ...) so that load on a shared machine hits both alike, and the
-report takes each arm's median. Then seconds per epoch for (specific, shared) experts of
-(1,1) .. (8,8) against the parameter count: cost should grow no faster than parameters.
+Three arms train PLE (2 levels, experts of 16, towers of 8, embeddings of 4, batch 1024, Adam
+lr 1e-3) on Census group 1 with the same tensors and batch order, at (specific, shared) experts
+(n, n) for each n of ``--sizes``:
+
+- plain: ``benchmarks/_plain.py``, a hand-written batched PLE and training loop;
+- network: mtlsearch's ``MultiTaskNetwork`` in a hand-written loop (no Lightning);
+- Lightning: the same network through ``MultiTaskModule`` and ``Trainer.fit`` (no validation);
+- with ``--old COMMIT``, also "old network": ``mtlsearch/models/_network.py`` as of that git
+  commit, in the same hand loop (what a rewrite of the network gained).
+
+Arms alternate within each size, their order rotating by repeat, so that load on a shared
+machine hits all alike; each arm's median CPU time per epoch is reported (one torch thread:
+CPU time is the steady measure where other processes stretch wall time). The ratios are speed
+relative to the plain loop (plain seconds / arm seconds: above 1 is faster than plain), so the
+network's own gap and Lightning's are both visible. Cost per epoch should grow no faster than
+the parameter count.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import importlib.util
+import subprocess
+import sys
+import tempfile
 import time
+import warnings
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 from _common import census_ple, machine, median
+from _plain import PlainPLE, train_plain
 
 from mtlsearch.data import BatchLoader
 from mtlsearch.models import MultiTaskNetwork
 from mtlsearch.training import MultiTaskModule, make_optimizer, prepare_data, task_losses
 from mtlsearch.training._train import _quiet_lightning, make_trainer
+
+ARMS = ("plain", "network", "Lightning")
 
 
 class Clock:
@@ -34,6 +58,12 @@ class Clock:
 
     def __exit__(self, *exc) -> None:
         self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def cpu_seconds(run) -> float:
+    with Clock() as clock:
+        run()
+    return clock.cpu
 
 
 def lightning_seconds(config, data) -> Clock:
@@ -49,14 +79,20 @@ def lightning_seconds(config, data) -> Clock:
     return clock
 
 
-def plain_seconds(config, data) -> Clock:
-    """The same training as a hand-written loop: forward, masked losses, backward, Adam step."""
+def run_lightning(config, data) -> float:
+    """CPU seconds of the Lightning path."""
+    return lightning_seconds(config, data).cpu
+
+
+def run_network(config, data, network_class=MultiTaskNetwork) -> float:
+    """The network in a hand-written loop: forward, masked losses, backward, the same fused Adam."""
     torch.manual_seed(config.seed)
-    network = MultiTaskNetwork(config.model, data.features, len(data.tasks))
-    optimizer = make_optimizer(config.training, network.parameters())  # the same fused Adam
+    network = network_class(config.model, data.features, len(data.tasks))
+    optimizer = make_optimizer(config.training, network.parameters())
     loader = BatchLoader(data.train, config.training.batch_size, shuffle=True, seed=config.seed)
     binary = torch.tensor([t.type == "binary" for t in data.tasks])
-    with Clock() as clock:
+
+    def loop() -> None:
         for _ in range(config.training.epochs):
             network.train()
             for categorical, numeric, labels, masks in loader:
@@ -64,54 +100,106 @@ def plain_seconds(config, data) -> Clock:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-    return clock
+
+    return cpu_seconds(loop)
+
+
+def plain_model(config, data) -> PlainPLE:
+    m = config.model
+    return PlainPLE(
+        data.features.vocab_sizes,
+        data.features.n_numeric,
+        len(data.tasks),
+        m.specific_experts,
+        m.shared_experts,
+        levels=m.levels,
+        hidden=m.expert_hidden[0],
+        tower=m.tower_hidden[0],
+        embedding_dim=m.embedding_dim,
+    )
+
+
+def run_plain(config, data) -> float:
+    torch.manual_seed(config.seed)
+    model = plain_model(config, data)
+    t = config.training
+    return cpu_seconds(
+        lambda: train_plain(model, data, epochs=t.epochs, lr=t.lr, batch_size=t.batch_size, seed=config.seed)
+    )
+
+
+RUNNERS = {"plain": run_plain, "network": run_network, "Lightning": run_lightning}
+
+
+def old_network_runner(commit: str):
+    """A runner for the network module of ``commit``, loaded from git beside today's package."""
+    source = subprocess.run(
+        ["git", "show", f"{commit}:mtlsearch/models/_network.py"], capture_output=True, text=True, check=True
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "old_network.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("old_network", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["old_network"] = module
+    spec.loader.exec_module(module)
+
+    return functools.partial(run_network, network_class=module.MultiTaskNetwork)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for both arms (default 1)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8], help="n for (n, n) experts")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs per timed run")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs per arm and size")
+    parser.add_argument("--rows", type=int, default=0, help="train on the first ROWS rows only (0: all)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--old", metavar="COMMIT", help="also time the network as of this git commit")
     parser.add_argument(
         "--balancing", action="store_true", help="only the loss-balancing section (see balancing_throughput)"
     )
     parser.add_argument("--max-rows", type=int, help="--balancing: keep each Census file's first rows")
     args = parser.parse_args()
+    arms = ARMS
+    if args.old:
+        RUNNERS["old network"] = old_network_runner(args.old)
+        arms = (*ARMS, "old network")
     torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")  # validation is off on purpose
     if args.balancing:
         balancing_throughput(epochs=args.epochs, repeats=args.repeats, max_rows=args.max_rows)
         return
-    config = census_ple(epochs=args.epochs)
-    data = prepare_data(config)
-    samples = len(data.train) * args.epochs
-    lightning_runs, plain_runs = [], []
-    for _ in range(args.repeats):
-        lightning_runs.append(lightning_seconds(config, data))
-        plain_runs.append(plain_seconds(config, data))
+    data = prepare_data(census_ple())
+    if args.rows:
+        data = dataclasses.replace(data, train=data.train.take(slice(0, args.rows)))
     print(f"machine: {machine()}")
     print(
-        f"PLE on Census group 1, {len(data.train)} train rows, batch 1024, {args.epochs} epochs, "
-        f"median of {args.repeats} alternating runs\n"
+        f"PLE on Census group 1, {len(data.train)} train rows, batch 1024, {args.epochs} epoch(s) a run, "
+        f"median of {args.repeats} alternating runs per arm\n"
     )
-    print("| path | train samples/s (wall) | train samples/s (CPU time) | wall runs (s) |")
-    print("|---|---|---|---|")
-    rates = {}
-    for name, runs in (("Lightning (mtlsearch)", lightning_runs), ("plain PyTorch loop", plain_runs)):
-        wall, cpu = samples / median([r.wall for r in runs]), samples / median([r.cpu for r in runs])
-        rates[name] = (wall, cpu)
-        print(f"| {name} | {wall:,.0f} | {cpu:,.0f} | {', '.join(f'{r.wall:.2f}' for r in runs)} |")
-    (lw, lc), (pw, pc) = rates.values()
-    print(f"\nLightning / plain: **{lw / pw:.2f}x** wall, **{lc / pc:.2f}x** CPU time (target >= 0.9x)\n")
-
-    print("| experts (specific, shared) | parameters | s/epoch (CPU) | params ratio | time ratio |")
-    print("|---|---|---|---|---|")
+    print(
+        "| experts (specific, shared) | parameters | s/epoch plain | s/epoch network | s/epoch Lightning "
+        "| network / plain | Lightning / plain | params ratio | time ratio (Lightning) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     base = None
-    for n in (1, 2, 4, 8):
-        cfg = census_ple(epochs=1, specific=n, shared=n)
-        params = MultiTaskNetwork(cfg.model, data.features, len(data.tasks)).n_parameters
-        seconds = median([lightning_seconds(cfg, data).cpu for _ in range(args.repeats)])
-        base = base or (params, seconds)
-        print(f"| ({n}, {n}) | {params:,} | {seconds:.2f} | {params / base[0]:.2f} | {seconds / base[1]:.2f} |")
+    for n in args.sizes:
+        config = census_ple(epochs=args.epochs, specific=n, shared=n)
+        params = MultiTaskNetwork(config.model, data.features, len(data.tasks)).n_parameters
+        assert plain_model(config, data).n_parameters == params, "the plain PLE must have the network's sizes"
+        runs: dict[str, list[float]] = {arm: [] for arm in arms}
+        for r in range(args.repeats):
+            for arm in arms[r % len(arms) :] + arms[: r % len(arms)]:
+                runs[arm].append(RUNNERS[arm](config, data) / args.epochs)
+        sec = {arm: median(v) for arm, v in runs.items()}
+        base = base or (params, sec["Lightning"])
+        print(
+            f"| ({n}, {n}) | {params:,} | {sec['plain']:.2f} | {sec['network']:.2f} | {sec['Lightning']:.2f} "
+            f"| **{sec['plain'] / sec['network']:.2f}x** | **{sec['plain'] / sec['Lightning']:.2f}x** "
+            f"| {params / base[0]:.2f} | {sec['Lightning'] / base[1]:.2f} |"
+            + (f" old network / plain: {sec['plain'] / sec['old network']:.2f}x" if args.old else ""),
+            flush=True,
+        )
+    print("\nratios: plain seconds / arm seconds (above 1: faster than the plain loop); target >= 0.95x")
 
 
 def balancing_throughput(*, epochs: int, repeats: int, max_rows: int | None) -> None:

@@ -18,6 +18,7 @@ errors; the architecture fills in the sizes it fixes.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ __all__ = [
     "TaskConfig",
     "TrainingConfig",
     "load_run_config",
+    "resolve_data_paths",
+    "resolve_file_paths",
     "run_config_from_dict",
     "save_run_config",
 ]
@@ -210,9 +213,46 @@ def run_config_from_dict(data: Any, where: str = "config") -> RunConfig:
         raise error.within(where) from None
 
 
+def _is_path_option(name: str) -> bool:
+    """A data option that names a file or folder: ``path``, ``schema``, ``*_path``."""
+    return name in ("path", "schema") or name.endswith("_path")
+
+
+def resolve_data_paths(options: Any, base: str | Path) -> Any:
+    """``options`` with every relative file option (``path``, ``schema``, ``*_path``) made absolute
+    against the folder ``base``; ``~`` is expanded, URLs (``scheme://``), absolute paths and
+    non-string values (an inline schema mapping) are kept as they are.
+
+    Files name their data relative to themselves, so a study file or training config works from
+    any working directory, and what is stored or exported holds absolute paths.
+
+    >>> resolve_data_paths({"path": "clicks.csv", "schema": {"numeric": ["x"]}}, "/data")
+    {'path': '/data/clicks.csv', 'schema': {'numeric': ['x']}}
+    """
+    if not isinstance(options, dict):
+        return options
+    out = dict(options)
+    for name, value in options.items():
+        if _is_path_option(str(name)) and isinstance(value, str) and value and "://" not in value:
+            path = Path(value).expanduser()
+            out[name] = str(path if path.is_absolute() else Path(os.path.normpath(Path(base).absolute() / path)))
+    return out
+
+
+def resolve_file_paths(plain: Any, source: str | Path) -> Any:
+    """A parsed config or study file with its ``data.options`` paths resolved against the file's folder."""
+    if isinstance(plain, dict) and isinstance(plain.get("data"), dict) and "options" in plain["data"]:
+        base = Path(source).expanduser().absolute().parent
+        plain = {**plain, "data": {**plain["data"], "options": resolve_data_paths(plain["data"]["options"], base)}}
+    return plain
+
+
 def load_run_config(path: str | Path) -> RunConfig:
-    """Read a training config YAML file (see the module docstring for the format)."""
-    return run_config_from_dict(read_yaml(path, what="training config"), str(path))
+    """Read a training config YAML file (see the module docstring for the format).
+
+    Relative data paths (``data.options.path``, ``schema``, ``*_path``) are relative to the file.
+    """
+    return run_config_from_dict(resolve_file_paths(read_yaml(path, what="training config"), path), str(path))
 
 
 def save_run_config(config: RunConfig, path: str | Path, *, where: str = "output") -> None:

@@ -10,6 +10,7 @@ import html
 import io
 import itertools
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from mtlsearch.analysis._utilisation import UTILISATION_ATTR
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search import (
     StudyConfig,
+    column_decimals,
     infeasible_trials,
     is_feasible,
     load_study,
@@ -64,41 +66,120 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def _front_limits(values: np.ndarray) -> tuple[float, float]:
+    """Axis limits around the front's values with a 12% margin (a flat range gets one too)."""
+    low, high = float(values.min()), float(values.max())
+    margin = 0.12 * (high - low) if high > low else max(abs(high) * 0.01, 1e-6)
+    return low - margin, high + margin
+
+
+def _place_labels(ax: Any, points: list[tuple[float, float]], labels: list[str]) -> list[Any]:
+    """Annotate ``points`` with ``labels`` so that no two labels overlap each other or a labelled
+    point: each label takes the first free spot among 8 directions at growing distances (greedy,
+    in display coordinates, after the layout is final)."""
+    renderer = ax.figure.canvas.get_renderer()
+    taken: list[Any] = []  # display-space boxes already used
+    pixels_per_point = ax.figure.dpi / 72.0
+    for x, y in points:  # the markers themselves
+        cx, cy = ax.transData.transform((x, y))
+        half = 4 * pixels_per_point
+        taken.append((cx - half, cy - half, cx + half, cy + half))
+    directions = [(1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (0, 1), (-1, 0), (0, -1)]
+    placed = []
+    for (x, y), label in zip(points, labels):
+        annotation = None
+        for radius in (5, 10, 16, 24, 34, 46, 60):
+            for dx, dy in directions:
+                if annotation is not None:
+                    annotation.remove()
+                annotation = ax.annotate(
+                    label,
+                    (x, y),
+                    textcoords="offset points",
+                    xytext=(dx * radius, dy * radius),
+                    ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                    va="bottom" if dy > 0 else "top" if dy < 0 else "center",
+                    fontsize="small",
+                    arrowprops={"arrowstyle": "-", "color": "#888888", "lw": 0.5} if radius > 10 else None,
+                )
+                box = annotation.get_window_extent(renderer)
+                if not any(_overlap((box.x0, box.y0, box.x1, box.y1), other) for other in taken):
+                    break
+            else:
+                continue
+            break
+        box = annotation.get_window_extent(renderer)
+        taken.append((box.x0, box.y0, box.x1, box.y1))
+        placed.append(annotation)
+    return placed
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def _pareto_figure(study: optuna.Study, trials: list[FrozenTrial], front: list[FrozenTrial]) -> Figure:
+    """Per pair of objectives: the front zoomed in (its trials labelled; dominated trials inside the
+    window shown) beside the full view of every completed trial, so far-off dominated trials no
+    longer squeeze the front into a corner."""
     names, directions = metric_names(study), _directions(study)
     front_ids = {t.number for t in front}
     pairs = list(itertools.combinations(range(len(names)), 2))[:6] or [(0, 0)]
-    figure = _figure(4.8 * len(pairs), 4.2)
-    for ax, (i, j) in zip(figure.subplots(1, len(pairs), squeeze=False)[0], pairs):
+    figure = _figure(9.0, 4.2 * len(pairs))
+    grid = figure.subplots(len(pairs), 2, squeeze=False, gridspec_kw={"width_ratios": [3, 2]})
+    to_label = []
+    for (zoom, full), (i, j) in zip(grid, pairs):
         if i == j:  # one objective: value per trial
-            ax.scatter([t.number for t in trials], [t.values[0] for t in trials], color=_FRONT)
-            ax.set_xlabel("trial")
-            ax.set_ylabel(f"{names[0]} ({directions[0]})")
+            for ax in (zoom, full):
+                ax.scatter([t.number for t in trials], [t.values[0] for t in trials], color=_FRONT)
+                ax.set_xlabel("trial")
+                ax.set_ylabel(f"{names[0]} ({directions[0]})")
+            full.set_visible(False)
             continue
         dominated = [t for t in trials if t.number not in front_ids and is_feasible(t)]
-        ax.scatter(
-            [t.values[i] for t in dominated], [t.values[j] for t in dominated], color=_DOMINATED, label="dominated"
-        )
         infeasible = [t for t in trials if not is_feasible(t)]
-        if infeasible:  # broke the study's constraints: shown apart, never on the front
-            ax.scatter(
-                [t.values[i] for t in infeasible],
-                [t.values[j] for t in infeasible],
-                marker="x",
-                color=_INFEASIBLE,
-                label="infeasible (constraints)",
-            )
         ordered = sorted(front, key=lambda t: t.values[i])
-        ax.plot(
-            [t.values[i] for t in ordered], [t.values[j] for t in ordered], "o-", color=_FRONT, label="Pareto front"
-        )
-        for t in ordered:
-            ax.annotate(str(t.number), (t.values[i], t.values[j]), textcoords="offset points", xytext=(4, 4))
-        ax.set_xlabel(f"{names[i]} ({directions[i]})")
-        ax.set_ylabel(f"{names[j]} ({directions[j]})")
-        ax.legend(loc="best", fontsize="small")
+        for ax in (zoom, full):
+            ax.scatter(
+                [t.values[i] for t in dominated], [t.values[j] for t in dominated], color=_DOMINATED, label="dominated"
+            )
+            if infeasible:  # broke the study's constraints: shown apart, never on the front
+                ax.scatter(
+                    [t.values[i] for t in infeasible],
+                    [t.values[j] for t in infeasible],
+                    marker="x",
+                    color=_INFEASIBLE,
+                    label="infeasible (constraints)",
+                )
+            ax.plot(
+                [t.values[i] for t in ordered], [t.values[j] for t in ordered], "o-", color=_FRONT, label="Pareto front"
+            )
+            ax.set_xlabel(f"{names[i]} ({directions[i]})")
+            ax.set_ylabel(f"{names[j]} ({directions[j]})")
+        zoom.set_xlim(*_front_limits(np.array([t.values[i] for t in front])))
+        zoom.set_ylim(*_front_limits(np.array([t.values[j] for t in front])))
+        zoom.set_title("Pareto front (zoomed; labels: trial numbers)", fontsize="medium")
+        zoom.legend(loc="best", fontsize="small")
+        full.set_title(f"all {len(trials)} completed trials", fontsize="medium")
+        x0, x1 = zoom.get_xlim()
+        y0, y1 = zoom.get_ylim()
+        full.add_patch(_window(x0, y0, x1 - x0, y1 - y0))
+        to_label.append((zoom, [(t.values[i], t.values[j]) for t in ordered], [str(t.number) for t in ordered]))
     figure.suptitle(f"Pareto front of {study.study_name} ({len(trials)} completed trials)")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)  # a canvas with a renderer, to measure the labels
+    figure.draw_without_rendering()  # settle the layout, then freeze it: labels are placed in pixels
+    figure.set_layout_engine("none")
+    for ax, points, labels in to_label:
+        _place_labels(ax, points, labels)
     return figure
+
+
+def _window(x: float, y: float, width: float, height: float) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x, y), width, height, fill=False, linestyle="--", edgecolor=_FRONT, label="zoomed window")
 
 
 def _hypervolume_figure(record: dict[str, Any]) -> Figure:
@@ -112,22 +193,36 @@ def _hypervolume_figure(record: dict[str, Any]) -> Figure:
     return figure
 
 
+IMPORTANCE_EVALUATOR = "PED-ANOVA"  # Optuna 5's default evaluator, and optuna-dashboard's
+
+
 def _importances(study: optuna.Study, names: list[str]) -> dict[str, dict[str, float] | str]:
-    """Parameter importance (fANOVA, seeded) per objective, or the reason it is unavailable."""
+    """Parameter importance per objective, or the reason it is unavailable.
+
+    The same computation as optuna-dashboard's (0.21): Optuna's default evaluator in Optuna 5,
+    :class:`optuna.importance.PedAnovaImportanceEvaluator` (Watanabe et al., 2023), on the
+    objective negated when it is maximised, so the report and the dashboard agree. (The report
+    used fANOVA before: a different method, hence different numbers.)
+    """
     out: dict[str, dict[str, float] | str] = {}
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     for i, name in enumerate(names):
         if len(complete) < 2:
             out[name] = f"needs at least 2 completed trials, the study has {len(complete)}"
             continue
+        sign = -1.0 if study.directions[i] == optuna.study.StudyDirection.MAXIMIZE else 1.0
         try:
-            out[name] = optuna.importance.get_param_importances(
-                study,
-                evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0),
-                target=lambda t, i=i: t.values[i],
-            )
+            with warnings.catch_warnings():  # PED-ANOVA's note that it favours low targets: ours are signed
+                warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator computes")
+                values = optuna.importance.get_param_importances(
+                    study,
+                    evaluator=optuna.importance.PedAnovaImportanceEvaluator(),
+                    target=lambda t, i=i, sign=sign: sign * t.values[i],
+                )
         except (ValueError, RuntimeError) as error:
             out[name] = f"not available: {error}"
+            continue
+        out[name] = values or "not available: no parameter separates the best 10% of trials from the rest"
     return out
 
 
@@ -142,7 +237,7 @@ def _importance_figure(importances: dict[str, dict[str, float] | str]) -> Figure
         ax.barh(params, [values[p] for p in params], color=_FRONT)
         ax.set_xlabel("importance")
         ax.set_title(name)
-    figure.suptitle("Parameter importance per objective (fANOVA)")
+    figure.suptitle(f"Parameter importance per objective ({IMPORTANCE_EVALUATOR}, as in optuna-dashboard)")
     return figure
 
 
@@ -239,15 +334,17 @@ def _table(study: optuna.Study, front: list[FrozenTrial]) -> str:
     for row in rows:
         columns += [c for c in row if c not in columns]
 
-    def cell(value: Any) -> str:
+    decimals = {c: column_decimals([r.get(c) for r in rows]) for c in columns}
+
+    def cell(value: Any, column: str) -> str:
         if isinstance(value, float):
-            return f"{value:.4f}"
+            return f"{value:.{decimals[column]}f}"
         return "" if value is None else html.escape(str(value))
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = "".join(
         f'<tr class="seesaw-{html.escape(str(r.get("seesaw") or "none"))}">'
-        + "".join(f"<td>{cell(r.get(c))}</td>" for c in columns)
+        + "".join(f"<td>{cell(r.get(c), c)}</td>" for c in columns)
         + "</tr>"
         for r in rows
     )

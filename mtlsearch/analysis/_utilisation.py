@@ -16,6 +16,7 @@ import torch
 from mtlsearch.data import MultiTaskData, Split
 from mtlsearch.models import MultiTaskNetwork
 from mtlsearch.training import TrainResult
+from mtlsearch.training._gates import GateSums
 
 __all__ = ["UNUSED_THRESHOLD", "UTILISATION_ATTR", "expert_utilisation", "utilisation_hook"]
 
@@ -30,7 +31,12 @@ def _expert_names(n_tasks: int, m_k: int, m_s: int, tasks: Sequence[str]) -> lis
 
 @torch.no_grad()
 def expert_utilisation(
-    network: MultiTaskNetwork, split: Split, tasks: Sequence[str], *, threshold: float = UNUSED_THRESHOLD
+    network: MultiTaskNetwork,
+    split: Split,
+    tasks: Sequence[str],
+    *,
+    threshold: float = UNUSED_THRESHOLD,
+    sums: GateSums | None = None,
 ) -> dict[str, Any]:
     """Mean and std of every gate's weights over ``split``, per level, and the unused experts.
 
@@ -38,30 +44,21 @@ def expert_utilisation(
     "std"}, ...]}], "unused": ["level 0: shared/1", ...]}``; gate ``"shared"`` is the level's
     shared gate (all levels but the last of PLE, ML-MMoE and AdaTT with shared experts). A gate
     lists the experts it can select (the level's ``select``): AdaTT's fusion gates list every
-    expert of the level, cross-stitch's only the task's own column (its weight is 1).
+    expert of the level, cross-stitch's only the task's own column (its weight is 1). ``sums``,
+    when given, are the gate sums of this network's forward passes over ``split`` already made
+    (by training's last validation of these weights, in the same chunks): no new pass is needed.
     """
     if len(tasks) == network.n_outputs:  # funnel (product) tasks have no gates: keep the towers' names
         tasks = [tasks[k] for k in network.funnel.towers]
-    was_training = network.training
-    network.eval()
-    n_levels = len(network.levels)
-    sums: list[list[torch.Tensor]] = []  # per level: task gates then shared gate, (gates..., n)
-    squares: list[list[torch.Tensor]] = []
-    rows = len(split)
-    for start in range(0, rows, _CHUNK):
-        chunk = split.take(slice(start, start + _CHUNK))
-        _, gates = network.forward_with_gates(chunk.categorical, chunk.numeric)
-        for j in range(n_levels):
-            parts = [gates.tasks[j].double()]  # (B, T, m_k + m_s)
-            if j < len(gates.shared):
-                parts.append(gates.shared[j].double().unsqueeze(1))  # (B, 1, E)
-            if len(sums) <= j:
-                sums.append([p.sum(0) for p in parts])
-                squares.append([p.pow(2).sum(0) for p in parts])
-            else:
-                sums[j] = [s + p.sum(0) for s, p in zip(sums[j], parts)]
-                squares[j] = [s + p.pow(2).sum(0) for s, p in zip(squares[j], parts)]
-    network.train(was_training)
+    if sums is None:
+        was_training = network.training
+        network.eval()
+        sums = GateSums()
+        for start in range(0, len(split), _CHUNK):
+            chunk = split.take(slice(start, start + _CHUNK))
+            sums.add(network.forward_with_gates(chunk.categorical, chunk.numeric)[1])
+        network.train(was_training)
+    rows = sums.rows
     m_k, m_s = network.config.specific_experts, network.config.shared_experts
     n_tasks = network.n_tasks
     names = _expert_names(n_tasks, m_k, m_s, tasks)
@@ -70,7 +67,7 @@ def expert_utilisation(
         select = level.select.tolist()  # (T, m_k + m_s) expert indices of each task gate
         best = torch.zeros(len(names), dtype=torch.float64)  # max mean weight over the gates that can select each
         gates = []
-        for part, (total, square) in enumerate(zip(sums[j], squares[j])):
+        for part, (total, square) in enumerate(zip(sums.sums[j], sums.squares[j])):
             mean = total / max(rows, 1)  # (T, n) or (1, E)
             std = (square / max(rows, 1) - mean.pow(2)).clamp_min(0).sqrt()
             for g in range(mean.shape[0]):
@@ -90,6 +87,12 @@ def expert_utilisation(
 
 
 def utilisation_hook(trial: optuna.Trial, result: TrainResult, data: MultiTaskData) -> None:
-    """Result hook: store the trial's expert utilisation on the validation split."""
-    stats = expert_utilisation(result.network, data.validation, data.task_names)
+    """Result hook: store the trial's expert utilisation on the validation split, from the gate
+    sums training recorded in the best epoch's validation when it made them in the same chunks
+    (the default ``eval_batch_size``, or a split smaller than both), else from a new pass."""
+    same_chunks = result.config.training.eval_batch_size == _CHUNK or len(data.validation) <= min(
+        result.config.training.eval_batch_size, _CHUNK
+    )
+    sums = result.validation_gates if same_chunks else None
+    stats = expert_utilisation(result.network, data.validation, data.task_names, sums=sums)
     trial.set_user_attr(UTILISATION_ATTR, stats)

@@ -44,12 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _interrupted(args: argparse.Namespace, error: KeyboardInterrupt) -> str:
-    """One line: what stopped the run and, for a study, the exact command that resumes it."""
+    """One line: what stopped the run and, for a study, the exact command that finishes it."""
     reason = f"interrupted by {getattr(error, 'signal_name', 'SIGINT')}"
     storage_url = getattr(error, "storage_url", "")
     if args.command != "optimize" or not storage_url:
         return reason
-    return (
-        f"{reason}; running trials of study {error.study_name!r} were marked failed; "
-        f"resume with: {_optimize.resume_command(args, storage_url)}"
-    )
+    remaining = getattr(error, "remaining_trials", None)
+    stopped = f"{reason}; running trials of study {error.study_name!r} were marked failed"
+    if remaining == 0:
+        return f"{stopped}; every requested trial had finished"
+    command = _optimize.resume_command(args, storage_url, remaining, getattr(error, "remaining_timeout", None))
+    return f"{stopped}; resume with: {command}"

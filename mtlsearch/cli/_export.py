@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 
-from mtlsearch.search import export_trial
+from mtlsearch.search import ExportWarning, export_trial
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +25,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = export_trial(args.study, args.out, storage=args.storage, trial=args.trial, pick=args.pick)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExportWarning)
+        config = export_trial(args.study, args.out, storage=args.storage, trial=args.trial, pick=args.pick)
+    for warning in caught:
+        if issubclass(warning.category, ExportWarning):
+            print(f"mtlsearch export: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     print(f"trial {config.provenance['trial']} of {args.study} -> {args.out}")
     print(f"train it with: mtlsearch train --config {args.out}")
     return 0

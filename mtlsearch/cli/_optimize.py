@@ -45,11 +45,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def resume_command(args: argparse.Namespace, storage_url: str) -> str:
-    """The command that resumes an interrupted run (same study, storage and workers)."""
+def resume_command(
+    args: argparse.Namespace,
+    storage_url: str,
+    remaining_trials: int | None = None,
+    remaining_timeout: float | None = None,
+) -> str:
+    """The command that finishes an interrupted run: same study, storage, seed, workers and options,
+    with ``--n-trials`` the trials still to run and ``--timeout`` the seconds left (when given)."""
     command = ["mtlsearch", "optimize", "--study", args.study, "--storage", storage_url]
+    if remaining_trials is not None:
+        command += ["--n-trials", str(remaining_trials)]
+    elif args.n_trials is not None:
+        command += ["--n-trials", str(args.n_trials)]
+    timeout = remaining_timeout if remaining_timeout is not None else args.timeout
+    if timeout is not None:
+        command += ["--timeout", f"{timeout:g}"]
+    if args.seed is not None:
+        command += ["--seed", str(args.seed)]
     if args.jobs != 1:
         command += ["--jobs", str(args.jobs)]
+    if args.no_progress:
+        command.append("--no-progress")
+    if args.heartbeat_interval != DEFAULT_HEARTBEAT_INTERVAL:
+        command += ["--heartbeat-interval", str(args.heartbeat_interval)]
+    if args.grace_period != DEFAULT_GRACE_PERIOD:
+        command += ["--grace-period", str(args.grace_period)]
     if args.force_new_version:
         command.append("--force-new-version")
     return " ".join(shlex.quote(part) for part in command)
@@ -63,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         storage=args.storage,
         seed=args.seed,
         jobs=args.jobs,
-        progress=not args.no_progress and args.jobs == 1,
+        progress=not args.no_progress and args.jobs == 1,  # drawn only on a terminal
         heartbeat_interval=args.heartbeat_interval,
         grace_period=args.grace_period,
         force_new_version=args.force_new_version,

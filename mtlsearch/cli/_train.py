@@ -28,7 +28,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"serving artifacts, comma-separated from {', '.join(FORMATS)} "
         f"(default: {','.join(DEFAULT_FORMATS)}; onnx needs mtlsearch[onnx])",
     )
-    parser.add_argument("--progress", action="store_true", help="show Lightning's progress bar")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one line on stderr with the epoch and batch (default: on, drawn only on a terminal)",
+    )
     parser.set_defaults(run=run)
 
 

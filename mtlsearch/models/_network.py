@@ -1,8 +1,10 @@
 """One extraction network for the whole family (PLE, Tang et al. 2020, figure 4).
 
 Level j holds T * m_k task-specific experts and m_s shared experts, all stored as one
-stacked weight ``(E, d_in, d_out)`` and run with one ``einsum``. Task k's gate weights its own
-experts plus the shared ones; a shared gate (every level but the last) weights all experts
+stacked weight ``(E, d_in, d_out)`` and run as fused batched matmuls (``addmm``/``baddbmm``,
+bias included; at the first level one GEMM serves the experts and both gates, at later levels
+one ``baddbmm`` serves each task's experts and gate). Task k's gate weights its own experts
+plus the shared ones (a broadcast multiply and sum); a shared gate (every level but the last) weights all experts
 and feeds the next level's shared experts. Towers are batched the same way. The network
 returns one logit per task; losses take logits and sigmoid is applied only to predict.
 """
@@ -26,10 +28,12 @@ __all__ = ["BatchedLinear", "BatchedMLP", "GateWeights", "MultiTaskNetwork"]
 
 
 class BatchedLinear(nn.Module):
-    """``n`` independent linear layers applied in one einsum.
+    """``n`` independent linear layers applied in one fused matmul (``addmm``/``baddbmm``, bias included).
 
     Input ``(B, d_in)`` is shared by all ``n`` layers; input ``(B, n, d_in)`` gives each its own.
-    Output ``(B, n, d_out)``. Initialised like ``nn.Linear``.
+    Output ``(B, n, d_out)``. :meth:`forward_layer_major` takes and returns the layer-major
+    layout ``(n, B, d)`` that ``baddbmm`` works in, without the two transposes. Initialised like
+    ``nn.Linear``.
     """
 
     def __init__(self, n: int, d_in: int, d_out: int) -> None:
@@ -40,13 +44,23 @@ class BatchedLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2:
-            return torch.einsum("bd,ndh->bnh", x, self.weight) + self.bias  # (B, n, d_out)
-        return torch.einsum("bnd,ndh->bnh", x, self.weight) + self.bias  # (B, n, d_out)
+            n, d_in, d_out = self.weight.shape
+            stacked = self.weight.transpose(0, 1).reshape(d_in, n * d_out)  # (d_in, n * d_out)
+            return torch.addmm(self.bias.flatten(), x, stacked).view(-1, n, d_out)  # (B, n, d_out)
+        return self.forward_layer_major(x.transpose(0, 1)).transpose(0, 1)  # (B, n, d_out)
+
+    def forward_layer_major(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, B, d_in)`` -> ``(n, B, d_out)``: one ``baddbmm``."""
+        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight)
 
 
 class BatchedMLP(nn.Module):
     """``n`` independent MLPs of widths ``widths``: ReLU and dropout after every layer but, if
-    ``last_activation`` is false, the last."""
+    ``last_activation`` is false, the last.
+
+    Input ``(B, d_in)`` (shared) or ``(B, n, d_in)``; output ``(B, n, widths[-1])``.
+    :meth:`forward_layer_major` works in the layout ``(n, B, d)``.
+    """
 
     def __init__(self, n: int, d_in: int, widths: tuple[int, ...], dropout: float, last_activation: bool) -> None:
         super().__init__()
@@ -55,14 +69,27 @@ class BatchedMLP(nn.Module):
         self.dropout = dropout
         self.last_activation = last_activation
 
+    def activate(self, x: torch.Tensor, layer: int) -> torch.Tensor:
+        """What follows layer ``layer`` (0-based): ReLU and dropout, or nothing after the last if
+        ``last_activation`` is false."""
+        if layer < len(self.layers) - 1 or self.last_activation:
+            x = F.relu(x)
+            if self.dropout:
+                x = F.dropout(x, self.dropout, self.training)
+        return x
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        last = len(self.layers) - 1
-        for i, layer in enumerate(self.layers):
-            x = layer(x)  # (B, n, width)
-            if i < last or self.last_activation:
-                x = F.relu(x)
-                if self.dropout:
-                    x = F.dropout(x, self.dropout, self.training)
+        if x.dim() == 2:
+            x = self.activate(self.layers[0](x), 0)  # (B, n, width)
+            if len(self.layers) == 1:
+                return x
+            return self.forward_layer_major(x.transpose(0, 1), start=1).transpose(0, 1)  # (B, n, width)
+        return self.forward_layer_major(x.transpose(0, 1)).transpose(0, 1)  # (B, n, width)
+
+    def forward_layer_major(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """``(n, B, d)`` -> ``(n, B, widths[-1])``, from layer ``start`` on (its input is ``x``)."""
+        for i in range(start, len(self.layers)):
+            x = self.activate(self.layers[i].forward_layer_major(x), i)  # (n, B, width)
         return x
 
 
@@ -79,12 +106,19 @@ class GateWeights:
 
 
 class _Level(nn.Module):
-    """One extraction level: experts, per-task gates and (optionally) a shared gate."""
+    """One extraction level: experts, per-task gates and (optionally) a shared gate.
+
+    Experts are ordered task 0's ``m_k``, ..., task T-1's ``m_k``, then the ``m_s`` shared ones.
+    The interface is batch-major like every level's (``(B, T, d)`` in, ``(B, T, h)`` out); inside,
+    work is task-major ``(T, B, d)``, reached through transposed views: the ``(T, B, h)`` output
+    is contiguous, so the next level's ``baddbmm`` reads it without a copy.
+    """
 
     def __init__(self, config: ModelConfig, n_tasks: int, d_in: int, shared_gate: bool) -> None:
         super().__init__()
         m_k, m_s = config.specific_experts, config.shared_experts
         n_experts = n_tasks * m_k + m_s
+        self.n_tasks, self.m_k, self.m_s = n_tasks, m_k, m_s
         self.experts = BatchedMLP(n_experts, d_in, config.expert_hidden, config.dropout, last_activation=True)
         n_select = m_k + m_s
         # A gate over a single expert is the constant 1: no parameters (shared-bottom, single-task).
@@ -92,47 +126,157 @@ class _Level(nn.Module):
         self.shared_gate = BatchedLinear(1, d_in, n_experts) if shared_gate and n_experts > 1 else None
         self.has_shared_output = shared_gate
         self.gate_dropout = config.gate_dropout
-        # Expert e reads slot owner[e] of the stacked (task inputs..., shared input).
-        owner = [k for k in range(n_tasks) for _ in range(m_k)] + [n_tasks] * m_s
-        self.register_buffer("owner", torch.tensor(owner), persistent=False)  # (E,)
         # Task k's gate selects its own experts, then the shared ones.
         shared_ids = list(range(n_tasks * m_k, n_experts))
         select = [list(range(k * m_k, (k + 1) * m_k)) + shared_ids for k in range(n_tasks)]
         self.register_buffer("select", torch.tensor(select), persistent=False)  # (T, m_k + m_s)
 
-    def _gate(self, gate: BatchedLinear, x: torch.Tensor) -> torch.Tensor:
-        weights = torch.softmax(gate(x), dim=-1)
+    def _gate(self, logits: torch.Tensor) -> torch.Tensor:
+        """Softmax over the last dim, then gate dropout."""
+        if logits.shape[-1] < 16:
+            # On CPU a softmax over a short innermost dim runs row by row: 5-10x slower (forward
+            # and backward) than over an outer dim, where it vectorises across rows.
+            weights = torch.softmax(logits.movedim(-1, 0), dim=0).movedim(0, -1)
+        else:
+            weights = torch.softmax(logits, dim=-1)
         if self.gate_dropout:
             weights = F.dropout(weights, self.gate_dropout, self.training)
         return weights
 
+    def _first_layer(
+        self, tasks_in: torch.Tensor, shared_in: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+        """The experts' first layer and the gates, in as few fused matmuls as the inputs allow.
+
+        Returns task experts ``(T, B, m_k * h)``, shared experts ``(B, m_s * h)`` (before their
+        activation), task gate weights ``(T, B, m_k + m_s)`` and shared gate logits ``(B, E)``
+        (``None`` where absent).
+        """
+        n_tasks, m_k, m_s = self.n_tasks, self.m_k, self.m_s
+        first = self.experts.layers[0]
+        _, d_in, width = first.weight.shape  # (E, d, h)
+        n_task_experts = n_tasks * m_k
+        task_w = first.weight[:n_task_experts]  # (T * m_k, d, h)
+        task_b = first.bias[:n_task_experts]  # (T * m_k, h)
+        shared_w = first.weight[n_task_experts:].transpose(0, 1).reshape(d_in, m_s * width)  # (d, m_s * h)
+        shared_b = first.bias[n_task_experts:].flatten()  # (m_s * h,)
+        task_weights = shared_logits = None
+        if tasks_in.dim() == 2:
+            # Every expert and both gates read x: one GEMM over their stacked weights.
+            weights = [task_w.transpose(0, 1).reshape(d_in, n_task_experts * width), shared_w]
+            biases = [task_b.flatten(), shared_b]
+            sizes = [n_task_experts * width, m_s * width]
+            for gate in (self.task_gates, self.shared_gate):
+                if gate is not None:
+                    weights.append(gate.weight.transpose(0, 1).flatten(1))  # (d, gates * n)
+                    biases.append(gate.bias.flatten())
+                    sizes.append(gate.bias.numel())
+            out = torch.addmm(torch.cat(biases), tasks_in, torch.cat(weights, 1))  # (B, E * h + T * n + E)
+            parts = list(out.split(sizes, dim=1))
+            task_h = parts[0].unflatten(1, (n_tasks, m_k * width)).transpose(0, 1)  # (T, B, m_k * h)
+            shared_h = parts[1]  # (B, m_s * h)
+            if self.task_gates is not None:
+                # Softmax before the transpose keeps the weights batch-major, like the experts: the
+                # mixing's elementwise ops then see one memory order (mixed orders cost ~30%).
+                task_weights = self._gate(parts[2].unflatten(1, (n_tasks, -1))).transpose(0, 1)  # (T, B, m_k + m_s)
+            if self.shared_gate is not None:
+                shared_logits = parts[-1]  # (B, E)
+            return task_h, shared_h, task_weights, shared_logits
+        # Task-major input: task k's experts and gate read slot k (one baddbmm); the shared experts
+        # and the shared gate read shared_in (one addmm).
+        task_h = None
+        weights = [task_w.unflatten(0, (n_tasks, m_k)).transpose(1, 2).flatten(2)]  # (T, d, m_k * h)
+        biases = [task_b.view(n_tasks, 1, m_k * width)]  # (T, 1, m_k * h)
+        if self.task_gates is not None:
+            weights.append(self.task_gates.weight)  # (T, d, m_k + m_s)
+            biases.append(self.task_gates.bias.unsqueeze(1))  # (T, 1, m_k + m_s)
+        if m_k or self.task_gates is not None:
+            out = torch.baddbmm(torch.cat(biases, 2), tasks_in, torch.cat(weights, 2))  # (T, B, m_k * h + n)
+            task_h, gate_part = out.split([m_k * width, out.shape[2] - m_k * width], dim=2)
+            task_weights = self._gate(gate_part) if self.task_gates is not None else None
+        shared_h = None
+        if shared_in is None and (m_s or self.shared_gate is not None):
+            raise ValueError("shared experts or a shared gate need shared_in")  # no architecture builds this
+        if shared_in is not None:
+            weights, biases = [shared_w], [shared_b]
+            if self.shared_gate is not None:
+                weights.append(self.shared_gate.weight[0])  # (d, E)
+                biases.append(self.shared_gate.bias[0])  # (E,)
+            out = torch.addmm(torch.cat(biases), shared_in, torch.cat(weights, 1))  # (B, m_s * h + E)
+            shared_h, gate_part = out.split([m_s * width, out.shape[1] - m_s * width], dim=1)
+            shared_logits = gate_part if self.shared_gate is not None else None
+        return task_h, shared_h, task_weights, shared_logits
+
     def forward(
         self, tasks_in: torch.Tensor, shared_in: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
-        """``tasks_in`` is ``(B, T, d)`` or ``(B, d)`` when every input is the same ``x``; ``shared_in`` ``(B, d)``."""
-        if tasks_in.dim() == 2:  # first level, shared embedding: all experts read x
-            expert_in = tasks_in  # (B, d)
-            gate_in_tasks, gate_in_shared = tasks_in, tasks_in
+        """Mix the experts through the gates.
+
+        ``tasks_in`` is ``(B, d)`` when every input is the same ``x`` (first level, shared
+        embedding), else ``(B, T, d)``; ``shared_in`` is ``(B, d)`` or ``None``. Returns the
+        task outputs ``(B, T, h)``, the shared output ``(B, h)`` (or ``None`` at the last level),
+        the task gate weights ``(B, T, m_k + m_s)`` and the shared gate's ``(B, E)`` (or ``None``).
+        Mixing is a broadcast multiply and sum (its backward is elementwise too), not a batched
+        matmul over tiny matrices.
+        """
+        tasks_out, shared_out, task_weights, shared_weights = self._mix(
+            tasks_in if tasks_in.dim() == 2 else tasks_in.transpose(0, 1), shared_in
+        )
+        return tasks_out.transpose(0, 1), shared_out, task_weights.transpose(0, 1), shared_weights
+
+    def _mix(
+        self, tasks_in: torch.Tensor, shared_in: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+        """:meth:`forward` in task-major layout: ``tasks_in`` ``(B, d)`` or ``(T, B, d)``; returns
+        ``(T, B, h)``, ``(B, h)`` or ``None``, ``(T, B, m_k + m_s)``, ``(B, E)`` or ``None``."""
+        n_tasks, m_k, m_s = self.n_tasks, self.m_k, self.m_s
+        task_h, shared_h, task_weights, shared_logits = self._first_layer(tasks_in, shared_in)
+        experts = self.experts
+        task_e = shared_e = None  # (T, B, m_k, h), (B, m_s, h)
+        if len(experts.layers) == 1:
+            if m_k:
+                task_e = experts.activate(task_h, 0).unflatten(2, (m_k, -1))  # (T, B, m_k, h)
+            if m_s:
+                shared_e = experts.activate(shared_h, 0).unflatten(1, (m_s, -1))  # (B, m_s, h)
         else:
-            slots = tasks_in if shared_in is None else torch.cat([tasks_in, shared_in.unsqueeze(1)], dim=1)
-            expert_in = slots.index_select(1, self.owner)  # (B, E, d)
-            gate_in_tasks, gate_in_shared = tasks_in, shared_in
-        experts = self.experts(expert_in)  # (B, E, h)
-        batch, n_tasks = experts.shape[0], self.select.shape[0]
-        selected = experts.index_select(1, self.select.flatten())  # (B, T * (m_k + m_s), h)
-        selected = selected.view(batch, n_tasks, self.select.shape[1], -1)  # (B, T, m_k + m_s, h)
-        if self.task_gates is None:
-            task_weights = selected.new_ones(batch, n_tasks, 1)  # (B, T, 1)
+            stacked = []  # expert-major (E, B, h1) for the remaining layers
+            if m_k:
+                stacked.append(experts.activate(task_h, 0).unflatten(2, (m_k, -1)).permute(0, 2, 1, 3).flatten(0, 1))
+            if m_s:
+                stacked.append(experts.activate(shared_h, 0).unflatten(1, (m_s, -1)).transpose(0, 1))
+            out = experts.forward_layer_major(torch.cat(stacked), start=1)  # (E, B, h)
+            if m_k:
+                task_e = out[: n_tasks * m_k].unflatten(0, (n_tasks, m_k)).transpose(1, 2)  # (T, B, m_k, h)
+            if m_s:
+                shared_e = out[n_tasks * m_k :].transpose(0, 1)  # (B, m_s, h)
+        batch = (task_e if task_e is not None else shared_e).shape[-3]
+
+        if task_weights is None:  # one expert per task: its gate is the constant 1
+            task_weights = (task_e if task_e is not None else shared_e).new_ones(n_tasks, batch, 1)  # (T, B, 1)
+            tasks_out = task_e[:, :, 0] if m_k else shared_e[:, 0].expand(n_tasks, -1, -1)  # (T, B, h)
         else:
-            task_weights = self._gate(self.task_gates, gate_in_tasks)  # (B, T, m_k + m_s)
-        tasks_out = torch.einsum("btn,btnh->bth", task_weights, selected)  # (B, T, h)
+            own, shared = task_weights.split([m_k, m_s], dim=2)
+            tasks_out = None
+            if m_k:
+                tasks_out = (own.unsqueeze(-1) * task_e).sum(2)  # (T, B, h)
+            if m_s:
+                mixed = (shared.unsqueeze(-1) * shared_e).sum(2)  # (T, B, m_s, h) -> (T, B, h)
+                tasks_out = mixed if tasks_out is None else tasks_out + mixed
+
         shared_out, shared_weights = None, None
         if self.has_shared_output:
-            if self.shared_gate is None:
-                shared_weights = experts.new_ones(batch, experts.shape[1])  # (B, E)
+            if shared_logits is None:  # a single expert
+                shared_weights = (task_e if task_e is not None else shared_e).new_ones(batch, 1)  # (B, 1)
+                shared_out = task_e[0, :, 0] if m_k else shared_e[:, 0]  # (B, h)
             else:
-                shared_weights = self._gate(self.shared_gate, gate_in_shared).squeeze(1)  # (B, E)
-            shared_out = torch.einsum("be,beh->bh", shared_weights, experts)  # (B, h)
+                shared_weights = self._gate(shared_logits)  # (B, E)
+                on_task, on_shared = shared_weights.split([n_tasks * m_k, m_s], dim=1)
+                if m_k:
+                    per_task = on_task.unflatten(1, (n_tasks, m_k)).transpose(0, 1)  # (T, B, m_k)
+                    shared_out = (per_task.unsqueeze(-1) * task_e).sum((0, 2))  # (B, h)
+                if m_s:
+                    mixed = (on_shared.unsqueeze(-1) * shared_e).sum(1)  # (B, h)
+                    shared_out = mixed if shared_out is None else shared_out + mixed
         return tasks_out, shared_out, task_weights, shared_weights
 
 
@@ -200,12 +344,12 @@ class MultiTaskNetwork(nn.Module):
         shared_in = tasks_in if tasks_in.dim() == 2 else None
         task_gates, shared_gates = [], []
         for level in self.levels:
-            tasks_in, shared_in, task_w, shared_w = level(tasks_in, shared_in)
-            task_gates.append(task_w)
+            tasks_in, shared_in, task_w, shared_w = level(tasks_in, shared_in)  # (B, T, h), (B, h)
+            task_gates.append(task_w)  # (B, T, m_k + m_s)
             if shared_w is not None:
                 shared_gates.append(shared_w)
         logits = self.towers(tasks_in).squeeze(-1)  # (B, towers, 1) -> (B, towers)
-        logits = self.funnel(logits)  # (B, T): funnel tasks' logits from their parents'
+        logits = self.funnel(logits.contiguous())  # (B, T): funnel tasks' logits from their parents'
         return logits, GateWeights(tuple(task_gates), tuple(shared_gates))
 
     def forward(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:

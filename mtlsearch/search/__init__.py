@@ -1,9 +1,10 @@
 """Search spaces, studies, the optimisation loop, the Pareto front and export."""
 
 from mtlsearch.search._constraints import CONSTRAINTS, ConstraintBound, is_feasible
-from mtlsearch.search._export import export_trial, trial_config
+from mtlsearch.search._export import ExportWarning, export_trial, trial_config
 from mtlsearch.search._optimize import Objective, create_or_load_study, make_sampler, optimize
 from mtlsearch.search._pareto import (
+    column_decimals,
     format_trials,
     infeasible_trials,
     load_study,
@@ -43,6 +44,7 @@ __all__ = [
     "SAMPLERS",
     "ConstraintBound",
     "EpochVectorPruner",
+    "ExportWarning",
     "Objective",
     "ObjectiveSpec",
     "ParamSpec",
@@ -51,6 +53,7 @@ __all__ = [
     "SearchSpace",
     "StudyConfig",
     "available_search_spaces",
+    "column_decimals",
     "create_or_load_study",
     "crowding_distances",
     "export_trial",

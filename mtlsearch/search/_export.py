@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import optuna
 
 from mtlsearch._outputs import check_output_file
 from mtlsearch._strict import from_plain
-from mtlsearch.config import RunConfig, save_run_config
+from mtlsearch.config import RunConfig, resolve_data_paths, save_run_config
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search._constraints import is_feasible
 from mtlsearch.search._optimize import SPACE_ATTR, STUDY_ATTR
@@ -18,7 +19,24 @@ from mtlsearch.search._space import SearchSpace, params_to_config, suggest_param
 from mtlsearch.search._storage import resolve_storage_url
 from mtlsearch.search._study import StudyConfig
 
-__all__ = ["export_trial", "trial_config"]
+__all__ = ["ExportWarning", "export_trial", "trial_config"]
+
+
+class ExportWarning(UserWarning):
+    """The exported trial is probably not what was wanted (e.g. a validation AUC below chance)."""
+
+
+def _check_better_than_chance(trial: optuna.trial.FrozenTrial, names: list[str]) -> None:
+    """Warn when a binary task's validation AUC is below 0.5: worse than ranking at random."""
+    validation = {**trial.user_attrs.get("validation", {}), **dict(zip(names, trial.values or []))}
+    for name, value in validation.items():
+        if name.endswith("/auc") and isinstance(value, (int, float)) and value < 0.5:
+            warnings.warn(
+                f"trial {trial.number} has validation {name} {value:.4f}, below 0.5 (worse than chance): "
+                "its ranking is inverted or the task was not learnt; consider another --pick or --trial",
+                ExportWarning,
+                stacklevel=3,
+            )
 
 
 def trial_config(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> RunConfig:
@@ -44,7 +62,11 @@ def export_trial(
     trial: int | None = None,
     pick: str | None = None,
 ) -> RunConfig:
-    """Write the chosen trial (by number, or by ``pick``, see :func:`pick_trial`) to ``out``."""
+    """Write the chosen trial (by number, or by ``pick``, see :func:`pick_trial`) to ``out``.
+
+    Warns (:class:`ExportWarning`) when the trial's validation AUC of a binary task is below 0.5.
+    Data paths are written absolute, so the file trains from any working directory.
+    """
     if (trial is None) == (pick is None):
         raise MtlsearchError(
             "choose the trial with exactly one of --trial and --pick", where="export", fix="e.g. --pick knee"
@@ -67,6 +89,7 @@ def export_trial(
             )
     else:
         chosen = pick_trial(study, pick)
+    _check_better_than_chance(chosen, metric_names(study))
     config = trial_config(study, chosen)
     stored = chosen.user_attrs.get("config")
     if stored is not None and stored != config.to_dict():
@@ -91,6 +114,8 @@ def export_trial(
     gains = trial_gains(study, chosen)
     if gains is not None:  # once `mtlsearch baselines` stored single-task metrics
         provenance["gain"] = gains
-    config = replace(config, provenance=provenance)
+    # Stored studies hold absolute data paths; one stored before they did is read from here.
+    data = replace(config.data, options=resolve_data_paths(config.data.options, Path.cwd()))
+    config = replace(config, data=data, provenance=provenance)
     save_run_config(config, out, where="--out")  # whole or not at all
     return config

@@ -7,11 +7,12 @@ import dataclasses
 import inspect
 import logging
 import math
-import os
+import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,8 @@ import optuna
 from optuna.trial import FrozenTrial
 
 from mtlsearch._interrupt import Signalled, cooperative_signals, raise_if_interrupted
-from mtlsearch.config import MAX_SEED, RunConfig
+from mtlsearch._progress import ProgressLine
+from mtlsearch.config import MAX_SEED, RunConfig, resolve_data_paths
 from mtlsearch.data import MultiTaskData
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search._constraints import constraint_hook
@@ -39,7 +41,7 @@ from mtlsearch.search._workers import (
     split_trials,
     worker_gpus,
 )
-from mtlsearch.training import EpochCallback, TrainResult, check_data, check_run, prepare_data, train
+from mtlsearch.training import EpochCallback, TrainingProgress, TrainResult, check_data, check_run, prepare_data, train
 from mtlsearch.training._checks import check_training
 from mtlsearch.training._metrics import strict_metrics
 
@@ -59,6 +61,10 @@ STUDY_ATTR = "mtlsearch.study"  # the study config, stored with the study
 SPACE_ATTR = "mtlsearch.search_space"  # the search space, stored with the study
 FINGERPRINT_ATTR = "mtlsearch.fingerprint"
 MAX_FAILURES_IN_A_ROW = 5  # with no completed trial in this run, this many failures stop the study
+# Torch threads of each search process when the study's training.threads is 0. One: trials are
+# small models, and beside other work two or more intra-op threads per process oversubscribe the
+# cores and train several-fold slower (benchmarks/study_time.py); --jobs uses more cores instead.
+SEARCH_THREADS = 1
 
 
 def make_sampler(config: StudyConfig, seed: int | None = None) -> optuna.samplers.BaseSampler:
@@ -204,6 +210,7 @@ class Objective:
     ``epoch_hooks`` give each trial per-epoch callbacks (e.g. recording the validation vector and
     multi-objective pruning); ``result_hooks`` add trial attributes after training (e.g. expert
     utilisation). Both are extension points: the loop itself knows nothing about them.
+    ``progress`` is the search's progress line: each trial writes its epoch and batch to it.
     """
 
     def __init__(
@@ -215,8 +222,10 @@ class Objective:
         *,
         epoch_hooks: Sequence[EpochHook] = (),
         result_hooks: Sequence[ResultHook] = (),
+        progress: ProgressLine | None = None,
     ) -> None:
         self.config = config
+        self.progress = progress
         self.space = space
         self.data = data
         self.base = base
@@ -245,7 +254,10 @@ class Objective:
         params = suggest_params(trial, self.space, self.config.task_names)
         run_config = params_to_config(params, self.base)
         trial.set_user_attr("config", run_config.to_dict())
-        result = train(run_config, self.data, epoch_callbacks=[hook(trial) for hook in self.epoch_hooks])
+        progress = TrainingProgress(self.progress, prefix=f"trial {trial.number}: ") if self.progress else False
+        result = train(
+            run_config, self.data, epoch_callbacks=[hook(trial) for hook in self.epoch_hooks], progress=progress
+        )
         for key, value in {
             "validation": strict_metrics(result.validation),
             "test": strict_metrics(result.test),
@@ -318,6 +330,9 @@ class _Prepared:
 def _prepare(study: StudyConfig | str, storage: str | None, seed: int | None) -> _Prepared:
     """Everything that can fail on bad input, before the storage is touched (see :func:`preflight`)."""
     config = study if isinstance(study, StudyConfig) else load_study_config(study)
+    if not config.source:  # made in code: relative data paths are relative to the working directory
+        data = dataclasses.replace(config.data, options=resolve_data_paths(config.data.options, Path.cwd()))
+        config = dataclasses.replace(config, data=data)
     storage_url = resolve_storage_url(storage or config.storage)
     space = load_search_space(str(config.search_space_path()))
     base = config.base_run_config()
@@ -440,14 +455,28 @@ def _run(
     timeout: float | None,
     seed: int | None,
     progress: bool,
-    threads: int = 0,
+    threads: int = SEARCH_THREADS,
     heartbeat: _Heartbeat = _Heartbeat(None, None),
 ) -> optuna.Study:
-    config = prepared.config
-    if threads:
-        import torch
+    import torch
 
-        torch.set_num_threads(threads)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)  # a trial's training.threads, when set, overrides it
+    try:
+        return _run_study(prepared, n_trials, timeout, seed, progress, heartbeat)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run_study(
+    prepared: _Prepared,
+    n_trials: int | None,
+    timeout: float | None,
+    seed: int | None,
+    progress: bool,
+    heartbeat: _Heartbeat,
+) -> optuna.Study:
+    config = prepared.config
     sampler = make_sampler(config, seed)
     create_or_load_study(config, prepared.storage_url, prepared.space, sampler)
     storage = open_storage(
@@ -458,21 +487,33 @@ def _run(
     study = optuna.load_study(study_name=config.name, storage=storage, sampler=sampler)
     stopper = _StopOnRepeatedFailure(min(MAX_FAILURES_IN_A_ROW, n_trials or MAX_FAILURES_IN_A_ROW))
     epoch_hooks, result_hooks, study_callbacks = study_hooks(config)
+    line = ProgressLine(n_trials, "trial", enabled=progress)
     objective = _Interruptible(
         Objective(
-            config, prepared.space, prepared.data, prepared.base, epoch_hooks=epoch_hooks, result_hooks=result_hooks
+            config,
+            prepared.space,
+            prepared.data,
+            prepared.base,
+            epoch_hooks=epoch_hooks,
+            result_hooks=result_hooks,
+            progress=line if line.enabled else None,
         )
     )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _INTERRUPTED_TRIALS.clear()
     try:
-        with cooperative_signals():  # stop at safe points: batches, trial start, after a trial
+        with cooperative_signals(), line:  # stop at safe points: batches, trial start, after a trial
             study.optimize(
                 objective,
                 n_trials=n_trials,
                 timeout=timeout,
                 catch=(Exception,),
-                callbacks=[*study_callbacks, stopper, lambda study, trial: raise_if_interrupted()],
-                show_progress_bar=progress,
+                callbacks=[
+                    *study_callbacks,
+                    stopper,
+                    lambda study, trial: line.advance(),
+                    lambda study, trial: raise_if_interrupted(),
+                ],
             )
     except (KeyboardInterrupt, Signalled) as error:
         objective.fail_running(study)
@@ -488,15 +529,24 @@ def _run(
     return study
 
 
+_INTERRUPTED_TRIALS: set[int] = set()  # numbers of this process's trials stopped by a signal
+
+
 class _OneLineTrialFailures(logging.Filter):
     """Optuna logs a failed trial with its traceback and then a second line ("failed with value
-    None"): a failed trial is one line, its reason; the traceback of an unexpected error is kept
-    in the trial's ``fail_traceback`` attribute instead."""
+    None"): a failed trial is one line, its reason (the traceback of an unexpected error is kept in
+    the trial's ``fail_traceback`` attribute); for a trial stopped by Ctrl-C or SIGTERM the
+    command's own line says it all."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            return False
+        message = record.getMessage()
+        if any(message.startswith(f"Trial {n} failed") for n in _INTERRUPTED_TRIALS):
+            return False
         if record.exc_info:
             record.exc_info, record.exc_text = None, None
-        return not record.getMessage().endswith("failed with value None.")
+        return not message.endswith("failed with value None.")
 
 
 _OPTUNA_TRIAL_LOGGER = logging.getLogger("optuna.study._optimize")
@@ -518,6 +568,7 @@ class _Interruptible:
             return self.objective(trial)
         except (KeyboardInterrupt, Signalled) as error:
             name = getattr(error, "signal_name", "SIGINT")
+            _INTERRUPTED_TRIALS.add(trial.number)
             with contextlib.suppress(Exception):
                 trial.set_user_attr("fail_reason", f"interrupted by {name}")
             raise Interrupted(name) from None  # a KeyboardInterrupt: Optuna marks the trial FAIL
@@ -577,7 +628,8 @@ def optimize(
     """Run ``n_trials`` more trials of ``study`` (a name, a path or a :class:`StudyConfig`).
 
     The same name and storage resume the study. With ``jobs`` > 1, that many worker processes
-    share the storage (``n_trials`` in total), each with cores / jobs torch threads and, on GPU
+    share the storage (``n_trials`` in total), each with one torch thread (``SEARCH_THREADS``; a
+    study's ``training.threads`` overrides it) and, on GPU
     studies, one GPU each. On relational storages running trials send a heartbeat every
     ``heartbeat_interval`` seconds (None or 0: off); a trial silent for ``grace_period`` seconds
     (its worker died) is marked failed and retried. SIGINT/SIGTERM mark running trials failed and
@@ -592,20 +644,39 @@ def optimize(
     n_trials = prepared.config.n_trials if n_trials is None else n_trials
     timeout = prepared.config.timeout if timeout is None else timeout
     beat = _Heartbeat(heartbeat_interval or None, grace_period)
-    if beat.interval and supports_heartbeat(prepared.storage_url):
-        open_storage(prepared.storage_url, heartbeat_interval=beat.interval, grace_period=beat.grace_period)
+    if beat.interval and supports_heartbeat(prepared.storage_url):  # checks the heartbeat settings too
+        storage = open_storage(prepared.storage_url, heartbeat_interval=beat.interval, grace_period=beat.grace_period)
+    else:
+        storage = open_storage(prepared.storage_url)
     if force_new_version:
         config = new_version(prepared.config, prepared.storage_url, prepared.space)
         prepared = dataclasses.replace(prepared, config=config)
     config = prepared.config
     if on_start:
         on_start(prepared.storage_url)
+    started, first = time.monotonic(), _stored_trials(config.name, storage)
+    try:
+        return _optimize(prepared, n_trials, timeout, seed, jobs, progress, beat)
+    except Interrupted as error:
+        raise _with_remaining(error, prepared, first, n_trials, timeout, time.monotonic() - started) from None
+
+
+def _optimize(
+    prepared: _Prepared,
+    n_trials: int,
+    timeout: float | None,
+    seed: int | None,
+    jobs: int,
+    progress: bool,
+    beat: _Heartbeat,
+) -> optuna.Study:
+    config = prepared.config
     if jobs == 1:
         return _run(prepared, n_trials, timeout, seed, progress, heartbeat=beat)
     # Create the study once, so that workers only load it.
     create_or_load_study(config, prepared.storage_url, prepared.space, make_sampler(config, seed))
     shares = split_trials(n_trials, jobs)
-    threads = max(1, (os.cpu_count() or 1) // len(shares))
+    threads = SEARCH_THREADS
     base_seed = config.sampler.seed if seed is None else seed
     args = [
         (config, prepared.storage_url, share, timeout, None if base_seed is None else base_seed + i, threads, beat)
@@ -616,3 +687,33 @@ def optimize(
     except Interrupted as error:
         raise Interrupted(error.signal_name, study_name=config.name, storage_url=prepared.storage_url) from None
     return optuna.load_study(study_name=config.name, storage=open_storage(prepared.storage_url))
+
+
+def _stored_trials(study_name: str, storage: optuna.storages.BaseStorage) -> int:
+    """How many trials the study holds (0 if it does not exist yet): the next trial's number."""
+    try:
+        return storage.get_n_trials(storage.get_study_id_from_name(study_name))
+    except KeyError:
+        return 0
+
+
+def _with_remaining(
+    error: Interrupted, prepared: _Prepared, first: int, n_trials: int, timeout: float | None, elapsed: float
+) -> Interrupted:
+    """``error`` with ``remaining_trials`` (``n_trials`` less the trials that finished since the run
+    began, interrupted ones excepted) and ``remaining_timeout`` (None without a timeout), so that
+    the resume command finishes what was asked. Counted in the storage: with ``jobs`` workers too;
+    another command writing the same study at the same time would be counted as well."""
+    finished = 0
+    with contextlib.suppress(Exception):  # the storage is gone: resume with the whole budget
+        storage = open_storage(prepared.storage_url)
+        trials = storage.get_all_trials(storage.get_study_id_from_name(prepared.config.name), deepcopy=False)
+        finished = sum(
+            t.number >= first
+            and t.state.is_finished()
+            and not str(t.user_attrs.get("fail_reason", "")).startswith("interrupted by")
+            for t in trials
+        )
+    error.remaining_trials = max(0, n_trials - finished)
+    error.remaining_timeout = None if timeout is None else max(1.0, math.ceil(timeout - elapsed))
+    return error

@@ -18,6 +18,7 @@ from mtlsearch.search._storage import open_storage, resolve_storage_url
 
 __all__ = [
     "KEY_PARAMS",
+    "column_decimals",
     "format_trials",
     "infeasible_trials",
     "load_study",
@@ -105,6 +106,24 @@ def _defined(row: dict[str, Any]) -> dict[str, Any]:
     return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
 
 
+def column_decimals(values: Sequence[Any], *, least: int = 4, most: int = 12) -> int:
+    """Decimals that print a column's floats so that no two different values look equal.
+
+    The smallest count from ``least`` up (at most ``most``) at which the column's distinct values
+    stay distinct, i.e. set by the smallest gap between two of them: 0.94251 and 0.94253 need 5.
+
+    >>> column_decimals([0.942512, 0.942534, 0.9])
+    5
+    >>> column_decimals([0.5, 0.25, None, "x"])
+    4
+    """
+    floats = sorted({float(v) for v in values if isinstance(v, float) and np.isfinite(v)})
+    for decimals in range(least, most):
+        if len({f"{v:.{decimals}f}" for v in floats}) == len(floats):
+            return decimals
+    return most
+
+
 def format_trials(study: optuna.Study, trials: Sequence[FrozenTrial], fmt: str = "table") -> str:
     """``table`` (aligned text), ``csv`` or ``json`` (strict: an undefined value is ``null``)."""
     rows = [_defined(trial_row(study, t)) for t in trials]
@@ -120,31 +139,48 @@ def format_trials(study: optuna.Study, trials: Sequence[FrozenTrial], fmt: str =
     if fmt != "table":
         raise MtlsearchError(f"unknown format {fmt!r}", where="--format", fix="use table, csv or json")
 
-    def cell(value: Any) -> str:
+    decimals = {c: column_decimals([r.get(c) for r in rows]) for c in columns}
+
+    def cell(value: Any, column: str) -> str:
         if isinstance(value, float):
-            return f"{value:.4f}"
+            return f"{value:.{decimals[column]}f}"
         return "-" if value is None else str(value)
 
-    cells = [[cell(r.get(c)) for c in columns] for r in rows]
+    cells = [[cell(r.get(c), c) for c in columns] for r in rows]
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
     lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
 
 
-def _goodness(study: optuna.Study, trials: Sequence[FrozenTrial]) -> np.ndarray:
-    """Objectives scaled to [0, 1] over ``trials``, 1 the best value of each (direction-aware)."""
-    values = np.array([t.values for t in trials], dtype=float)  # (n, k)
+def _goodness(study: optuna.Study, trials: Sequence[FrozenTrial], scale: Sequence[FrozenTrial] = ()) -> np.ndarray:
+    """Objectives of ``trials`` scaled to [0, 1] over the range of ``scale`` (default: ``trials``
+    themselves), 1 the best value of each (direction-aware)."""
     signs = np.array([1.0 if d == optuna.study.StudyDirection.MAXIMIZE else -1.0 for d in study.directions])
-    values = values * signs  # larger is better
-    low, high = values.min(0), values.max(0)
+    values = np.array([t.values for t in trials], dtype=float) * signs  # (n, k), larger is better
+    ranged = np.array([t.values for t in (scale or trials)], dtype=float) * signs
+    low, high = ranged.min(0), ranged.max(0)
     span = np.where(high > low, high - low, 1.0)
     return (values - low) / span
 
 
 def _knee(study: optuna.Study, trials: Sequence[FrozenTrial]) -> FrozenTrial:
-    """The trial nearest the ideal point (every objective at its best) after normalising."""
-    distance = np.linalg.norm(1.0 - _goodness(study, trials), axis=1)
+    """The trial nearest the ideal point (every objective at its best) after normalising.
+
+    From three points on, each objective is normalised over the front (``trials``). One point is
+    its own knee. Two points are each best in one objective and worst in the other over their own
+    range, so both lie at distance 1 from the ideal point: there the objectives are normalised over
+    every completed (feasible) trial of the study, which measures how far each point's weaker objective falls
+    behind what the study reached (a point whose weaker objective is the study's worst loses).
+    Ties go to the earlier trial.
+    """
+    if len(trials) == 1:
+        return trials[0]
+    scale: Sequence[FrozenTrial] = ()
+    if len(trials) == 2:
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        scale = [t for t in complete if t.values and is_feasible(t)]
+    distance = np.linalg.norm(1.0 - _goodness(study, trials, scale), axis=1)
     return trials[int(np.argmin(distance))]
 
 

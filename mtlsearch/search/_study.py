@@ -24,13 +24,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mtlsearch._resources import find_yaml
 from mtlsearch._strict import from_plain, read_yaml, to_plain
-from mtlsearch.config import MAX_SEED, DataConfig, RunConfig, TaskConfig, TrainingConfig
+from mtlsearch.config import MAX_SEED, DataConfig, RunConfig, TaskConfig, TrainingConfig, resolve_file_paths
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search._constraints import ConstraintBound, check_constraints
 from mtlsearch.search._pruning import PruningConfig
@@ -247,13 +248,24 @@ def study_path(name_or_path: str) -> Path:
     return find_yaml("studies", name_or_path, what="study", where="--study")
 
 
+def _storage_relative_to(url: str, folder: Path) -> str:
+    """A file storage URL with a relative path (``sqlite:///x.db``, ``journal:///x.log``) made
+    absolute against the study file's folder; other URLs as they are."""
+    for scheme in ("sqlite:///", "journal:///"):
+        if url.startswith(scheme) and not url[len(scheme) :].startswith("/") and url[len(scheme) :]:
+            return scheme + os.path.normpath(folder / Path(url[len(scheme) :]).expanduser())
+    return url
+
+
 def load_study_config(name_or_path: str) -> StudyConfig:
     """Read and validate a study file (see the module docstring for its format)."""
     path = study_path(name_or_path)
     data = read_yaml(path, what="study file")
     if not isinstance(data, dict):
         raise MtlsearchError("expected a mapping at the top level", where=str(path), fix="see studies/ple.yaml")
-    data = {"name": path.stem, **data, "source": str(path)}
+    data = {"name": path.stem, **resolve_file_paths(data, path), "source": str(path)}
+    if isinstance(data.get("storage"), str):
+        data["storage"] = _storage_relative_to(data["storage"], path.absolute().parent)
     try:
         return from_plain(StudyConfig, data, "")
     except MtlsearchError as error:

@@ -13,7 +13,7 @@ from mtlsearch.training._balancing import (
 from mtlsearch.training._checks import check_data, check_run
 from mtlsearch.training._metrics import METRIC_DIRECTIONS, OBJECTIVE_METRIC, task_losses, task_metrics
 from mtlsearch.training._module import EpochCallback, MultiTaskModule, TrainingDiverged, make_optimizer
-from mtlsearch.training._train import TrainResult, load_run, make_trainer, prepare_data, train
+from mtlsearch.training._train import TrainingProgress, TrainResult, load_run, make_trainer, prepare_data, train
 
 __all__ = [
     "AGGREGATORS",
@@ -28,6 +28,7 @@ __all__ = [
     "MultiTaskModule",
     "TrainResult",
     "TrainingDiverged",
+    "TrainingProgress",
     "UncertaintyBalancing",
     "check_data",
     "check_run",

@@ -15,6 +15,7 @@ from mtlsearch.config import TrainingConfig
 from mtlsearch.data import Batch, TaskSpec
 from mtlsearch.models import MultiTaskNetwork
 from mtlsearch.training._balancing import make_balancing, tower_input
+from mtlsearch.training._gates import GateSums
 from mtlsearch.training._metrics import METRIC_DIRECTIONS, task_losses, task_metrics
 
 __all__ = ["EpochCallback", "MultiTaskModule", "TrainingDiverged", "cosine_schedule", "make_optimizer"]
@@ -36,6 +37,7 @@ class MultiTaskModule(pl.LightningModule):
     need more than one ``loss.backward()``.
 
     Keeps the network weights of the best validation epoch (by ``training.monitor``) in memory,
+    with the gate sums of that epoch's validation pass (expert utilisation needs no new pass),
     stops after ``training.patience`` epochs without improvement, and records every epoch's
     validation metrics in ``history``.
     """
@@ -67,6 +69,8 @@ class MultiTaskModule(pl.LightningModule):
         self.best_epoch = -1
         self.best_metrics: dict[str, float] = {}
         self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_gates: GateSums | None = None  # gate sums of the best epoch's validation pass
+        self._gates = GateSums()
         self.last_metrics: dict[str, float] = {}
         self._outputs: list[torch.Tensor] = []
         self._train_loss = torch.zeros(())
@@ -81,7 +85,11 @@ class MultiTaskModule(pl.LightningModule):
     def _common_step(self, batch: Batch, stage: str) -> torch.Tensor:
         categorical, numeric, labels, masks = batch
         if stage != "train":
-            logits = self.network(categorical, numeric)  # (B, T)
+            if stage == "validation":  # the gate weights come with the logits: kept for utilisation
+                logits, gates = self.network.forward_with_gates(categorical, numeric)  # (B, T)
+                self._gates.add(gates)
+            else:
+                logits = self.network(categorical, numeric)  # (B, T)
             self._outputs.append(logits.detach())
             return logits
         with tower_input(self.network) as features:
@@ -124,6 +132,7 @@ class MultiTaskModule(pl.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         self._stop_epoch_clock()  # in Lightning 2, validation runs before on_train_epoch_end
+        self._gates = GateSums()
 
     def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
         """Batches are already tensors on the CPU: move only when the device differs."""
@@ -157,6 +166,7 @@ class MultiTaskModule(pl.LightningModule):
         if score < self.best_score or self.best_state is None:
             self.best_score, self.best_epoch, self.best_metrics = score, epoch, metrics
             self.best_state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
+            self.best_gates = self._gates
         elif self.training_config.patience and epoch - self.best_epoch >= self.training_config.patience:
             self.trainer.should_stop = True
         for callback in self.epoch_callbacks:

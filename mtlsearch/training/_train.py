@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -16,15 +17,17 @@ import torch
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from mtlsearch._interrupt import Signalled
+from mtlsearch._progress import ProgressLine
 from mtlsearch.config import RunConfig, TrainingConfig, load_run_config
 from mtlsearch.data import BatchLoader, MultiTaskData, load_dataset
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import MultiTaskNetwork
 from mtlsearch.training._checks import build_network, build_trainer, check_run
-from mtlsearch.training._metrics import strict_metrics, undefined
+from mtlsearch.training._gates import GateSums
+from mtlsearch.training._metrics import strict_metrics, task_metrics, undefined
 from mtlsearch.training._module import EpochCallback, MultiTaskModule
 
-__all__ = ["TrainResult", "load_run", "make_trainer", "prepare_data", "train"]
+__all__ = ["TrainResult", "TrainingProgress", "load_run", "make_trainer", "prepare_data", "train"]
 
 
 @dataclass
@@ -41,6 +44,8 @@ class TrainResult:
     n_parameters: int = 0
     train_seconds: float = 0.0  # the training loop alone (no set-up, validation or test)
     fit_seconds: float = 0.0  # Trainer.fit: set-up, training and per-epoch validation
+    # Gate sums of the best epoch's validation pass, in eval_batch_size chunks (expert utilisation)
+    validation_gates: GateSums | None = None
 
     def summary(self) -> dict[str, Any]:
         """Plain data for ``metrics.json``: strict JSON, an undefined metric (NaN) is ``None``."""
@@ -104,9 +109,40 @@ def _quiet_lightning():
                 lg.setLevel(level)
 
 
+class TrainingProgress(pl.Callback):
+    """Writes ``epoch e/E, batch b/B`` (then ``validating``, ``testing``) to a :class:`ProgressLine`.
+
+    ``prefix`` starts the text (``"trial 3: "`` in a search); with ``epochs_are_steps`` the line's
+    bar counts epochs (``mtlsearch train``), otherwise its owner counts something else (trials).
+    """
+
+    def __init__(self, line: ProgressLine, *, prefix: str = "", epochs_are_steps: bool = False) -> None:
+        self.line = line
+        self.prefix = prefix
+        self.epochs_are_steps = epochs_are_steps
+
+    def _epoch(self, trainer: pl.Trainer) -> str:
+        return f"{self.prefix}epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        batch_idx = args[-1]
+        self.line.status(f"{self._epoch(trainer)}, batch {batch_idx + 1}/{trainer.num_training_batches}")
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.line.status(f"{self._epoch(trainer)}, validating", force=True)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.epochs_are_steps:
+            self.line.advance()
+
+    def testing(self) -> None:
+        self.line.status(f"{self.prefix}testing", force=True)
+
+
 def make_trainer(training: TrainingConfig, *, progress: bool = False, **overrides: Any) -> pl.Trainer:
     """A lean Trainer: one device, no logger, checkpoints or sanity checks (best weights are kept
-    in memory by the module); ``overrides`` go to ``pl.Trainer`` as they are."""
+    in memory by the module); ``progress`` turns on Lightning's own bar (``train`` uses
+    :class:`TrainingProgress` instead); ``overrides`` go to ``pl.Trainer`` as they are."""
     settings = {
         "max_epochs": training.epochs,
         "accelerator": training.accelerator,
@@ -120,14 +156,27 @@ def make_trainer(training: TrainingConfig, *, progress: bool = False, **override
     return pl.Trainer(**{**settings, **overrides})
 
 
+@torch.inference_mode()
+def _score(network: MultiTaskNetwork, tasks: Sequence[Any], loader: BatchLoader) -> dict[str, float]:
+    """Metrics of ``network`` (eval mode) on ``loader``'s split: the same batches and forward as
+    Lightning's test loop, without setting up a Lightning stage for one pass."""
+    device = next(network.parameters()).device
+    network.eval()
+    logits = torch.cat([network(b.categorical.to(device), b.numeric.to(device)).cpu() for b in loader])
+    return task_metrics(tasks, logits, loader.split.labels, loader.split.masks)
+
+
 def train(
     config: RunConfig,
     data: MultiTaskData | None = None,
     *,
     epoch_callbacks: Sequence[EpochCallback] = (),
-    progress: bool = False,
+    progress: bool | TrainingProgress = False,
 ) -> TrainResult:
     """Train ``config`` and evaluate it; deterministic on CPU for a given ``config.seed``.
+
+    ``progress``: True draws one line on stderr, counting epochs with the batch beside it (only
+    on a terminal); a :class:`TrainingProgress` reports to its owner's line instead (a search's).
 
     >>> from mtlsearch.config import run_config_from_dict
     >>> cfg = run_config_from_dict({"data": {"name": "synthetic", "options": {"n_samples": 500}},
@@ -154,8 +203,11 @@ def train(
     val_loader = BatchLoader(data.validation, training.eval_batch_size)
     test_loader = BatchLoader(data.test, training.eval_batch_size)
 
-    with _quiet_lightning():
-        trainer = build_trainer(config, progress=progress)
+    line = ProgressLine(training.epochs, "epoch") if progress is True else None
+    tracker = TrainingProgress(line, epochs_are_steps=True) if line is not None else progress or None
+    with _quiet_lightning(), line or contextlib.nullcontext():
+        callbacks = [tracker] if tracker is not None else []
+        trainer = build_trainer(config, callbacks=callbacks)
         start = time.perf_counter()
         try:
             trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
@@ -166,8 +218,9 @@ def train(
         fit_seconds = time.perf_counter() - start
         if module.best_state is not None:
             network.load_state_dict(module.best_state)
-        trainer.test(module, dataloaders=test_loader, verbose=False)
-        test = module.last_metrics
+        if tracker is not None:
+            tracker.testing()
+        test = _score(network, data.tasks, test_loader)
     network.cpu().eval()
     return TrainResult(
         config=config,
@@ -180,4 +233,5 @@ def train(
         n_parameters=network.n_parameters,
         train_seconds=module.train_loop_seconds,
         fit_seconds=fit_seconds,
+        validation_gates=module.best_gates,
     )
