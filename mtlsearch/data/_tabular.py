@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mtlsearch._strict import load_yaml
 from mtlsearch.data._dataset import (
     MultiTaskData,
     TaskColumns,
@@ -229,7 +230,7 @@ def _load_schema_file(schema: str | os.PathLike[str]) -> Mapping[str, Any]:
             fix=f"check the path (relative paths start from {Path.cwd()})",
         )
     try:
-        content = yaml.safe_load(file.read_text(encoding="utf-8"))
+        content = load_yaml(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
