@@ -25,13 +25,17 @@ from typing import Any
 
 import yaml
 
+from mtlsearch._outputs import write_text_atomic
 from mtlsearch._strict import from_plain, read_yaml, to_plain
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import ModelConfig
 
 __all__ = [
+    "ACCELERATORS",
     "LOSS_BALANCING",
     "LR_SCHEDULES",
+    "MAX_SEED",
+    "MONITOR_METRICS",
     "OPTIMIZERS",
     "DataConfig",
     "RunConfig",
@@ -46,6 +50,9 @@ __all__ = [
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("constant", "cosine")  # cosine: lr * (1 + cos(pi * step / total_steps)) / 2, per batch
+ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "auto")  # Lightning accelerator names
+MONITOR_METRICS = ("auc", "logloss", "mse")  # TASK/METRIC; which fit which task is checked against the data
+MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are unsigned 32-bit integers
 # training.loss_balancing: how task losses become an update (mtlsearch/training/_balancing.py)
 LOSS_BALANCING = ("fixed", "uncertainty", "gradnorm", "upgrad", "pcgrad", "mgda", "aligned_mtl", "dualproj", "imtl_g")
 
@@ -104,10 +111,21 @@ class TrainingConfig:
         for name, value in positive.items():
             if value < 1:
                 raise MtlsearchError(f"{name} must be >= 1, got {value}", where=f"training.{name}", fix="use 1 or more")
-        if not self.lr > 0:
-            raise MtlsearchError(f"lr must be > 0, got {self.lr}", where="training.lr", fix="e.g. 0.001")
-        if self.weight_decay < 0 or self.patience < 0 or self.threads < 0:
-            raise MtlsearchError("weight_decay, patience and threads must be >= 0", where="training", fix="use >= 0")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise MtlsearchError(
+                f"lr must be a finite number > 0, got {self.lr}", where="training.lr", fix="e.g. 0.001"
+            )
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise MtlsearchError(
+                f"weight_decay must be a finite number >= 0, got {self.weight_decay}",
+                where="training.weight_decay",
+                fix="e.g. 0.0 or 1e-5",
+            )
+        for name in ("patience", "threads"):
+            if getattr(self, name) < 0:
+                raise MtlsearchError(
+                    f"{name} must be >= 0, got {getattr(self, name)}", where=f"training.{name}", fix="use 0 or more"
+                )
         if self.optimizer not in OPTIMIZERS:
             raise MtlsearchError(
                 f"unknown optimizer {self.optimizer!r}",
@@ -132,6 +150,19 @@ class TrainingConfig:
                 where="training.lr_schedule",
                 fix=f"use one of {', '.join(LR_SCHEDULES)}",
             )
+        task, slash, metric = self.monitor.rpartition("/")
+        if self.monitor != "loss" and not (slash and task and metric in MONITOR_METRICS):
+            raise MtlsearchError(
+                f"unknown monitor {self.monitor!r}",
+                where="training.monitor",
+                fix=f"use loss or TASK/METRIC with METRIC one of {', '.join(MONITOR_METRICS)}, e.g. vtr/auc",
+            )
+        if self.accelerator not in ACCELERATORS:
+            raise MtlsearchError(
+                f"unknown accelerator {self.accelerator!r}",
+                where="training.accelerator",
+                fix=f"use one of {', '.join(ACCELERATORS)}",
+            )
 
 
 @dataclass(frozen=True)
@@ -149,6 +180,8 @@ class RunConfig:
         names = [t.name for t in self.tasks]
         if len(set(names)) != len(names):
             raise MtlsearchError("a task is listed twice", where="tasks", fix="list each task once")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise MtlsearchError(f"seed must lie in 0..{MAX_SEED}, got {self.seed}", where="seed", fix="e.g. 0")
 
     def to_dict(self) -> dict[str, Any]:
         plain = to_plain(self)
@@ -222,6 +255,9 @@ def load_run_config(path: str | Path) -> RunConfig:
     return run_config_from_dict(resolve_file_paths(read_yaml(path, what="training config"), path), str(path))
 
 
-def save_run_config(config: RunConfig, path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+def save_run_config(config: RunConfig, path: str | Path, *, where: str = "output") -> None:
+    """Write ``config`` as YAML to ``path`` (creating its folder), whole or not at all.
+
+    Raises :class:`MtlsearchError` naming ``where`` if ``path`` is a folder or cannot be written.
+    """
+    write_text_atomic(path, yaml.safe_dump(config.to_dict(), sort_keys=False), where=where)

@@ -22,7 +22,7 @@ class MtlsearchError(Exception):
 
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
-        return f"{text} (fix: {self.fix})" if self.fix else text
+        return _one_line(f"{text} (fix: {self.fix})" if self.fix else text)
 
     def within(self, where: str) -> MtlsearchError:
         """The same error, prefixed with an outer location (e.g. a file name)."""
@@ -34,3 +34,15 @@ class UsageError(MtlsearchError):
     """A command-line argument that cannot work (e.g. ``--storage ""``): exit code 2, as argparse's."""
 
     exit_code = 2
+
+
+MAX_LENGTH = 2000  # characters of one error line; longer ones (a quoted huge value) are cut in the middle
+
+
+def _one_line(text: str) -> str:
+    """Line breaks as spaces, and at most ``MAX_LENGTH`` characters: an error is always one readable line."""
+    text = " ".join(part.strip() for part in text.splitlines() if part.strip())
+    if len(text) <= MAX_LENGTH:
+        return text
+    half = MAX_LENGTH // 2 - 3
+    return f"{text[:half]} ... {text[-half:]}"

@@ -19,6 +19,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from mtlsearch._outputs import check_output_dir, check_output_file, write_text_atomic
 from mtlsearch._strict import from_plain
 from mtlsearch.analysis._gain import seesaw, stored_baselines, trial_gains
 from mtlsearch.analysis._hypervolume import hypervolume_history
@@ -432,6 +433,7 @@ def write_report(study_name: str, out: str | Path, *, storage: str | None = None
     """
     if fmt not in FORMATS:
         raise MtlsearchError(f"unknown format {fmt!r}", where="--format", fix=f"use one of {', '.join(FORMATS)}")
+    (check_output_dir if fmt == "png" else check_output_file)(out, where="--out")  # before any work
     study = load_study(study_name, storage)
     figures, notes = _build(study)
     out = Path(out)
@@ -440,6 +442,5 @@ def write_report(study_name: str, out: str | Path, *, storage: str | None = None
         for name, figure in figures.items():
             figure.savefig(out / f"{name}.png", dpi=120)
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(_html(study, figures, notes), encoding="utf-8")
+    write_text_atomic(out, _html(study, figures, notes), where="--out")  # whole or not at all
     return out

@@ -28,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((args.host, args.port))
-        except OSError as error:
+        except (OSError, OverflowError) as error:  # in use, not ours, or not a port (70000)
             raise MtlsearchError(
-                f"cannot listen on {args.host}:{args.port}: {error.strerror}",
+                f"cannot listen on {args.host}:{args.port}: {getattr(error, 'strerror', None) or error}",
                 where="--port",
                 fix="choose another --port",
             ) from None

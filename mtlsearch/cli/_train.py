@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from mtlsearch._outputs import check_output_dir
 from mtlsearch.errors import MtlsearchError
 
 # The serving formats, named here so that `mtlsearch --help` needs no torch (mtlsearch.serving
@@ -39,11 +40,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mtlsearch.config import load_run_config  # late: `mtlsearch --help` must not import torch
+    # late: `mtlsearch --help` must not import torch
     from mtlsearch.serving import DEFAULT_FORMATS, onnx_missing, parse_formats
-    from mtlsearch.training import prepare_data, train
+    from mtlsearch.training import TrainingDiverged, load_run, train
     from mtlsearch.training._artifacts import write_artifacts
 
+    out = check_output_dir(args.out, where="--out")  # before training, not after it
     explicit = args.format is not None
     formats = parse_formats(args.format) if explicit else DEFAULT_FORMATS
     if explicit and "onnx" in formats and onnx_missing():  # before minutes of training
@@ -52,11 +54,20 @@ def run(args: argparse.Namespace) -> int:
             where="--format",
             fix="install it, or leave onnx out of --format",
         )
-    config = load_run_config(args.config)
-    data = prepare_data(config)
-    result = train(config, data, progress=args.progress)
-    written = write_artifacts(result, args.out, data, formats=formats, explicit=explicit)
-    print(json.dumps({"validation": result.validation, "test": result.test}, indent=2))
+    config, data = load_run(args.config)  # every check that needs no training, errors naming the file
+    try:
+        result = train(config, data, progress=args.progress)
+    except TrainingDiverged as error:
+        raise MtlsearchError(f"training diverged: {error}", where=args.config, fix="lower training.lr") from None
+    undefined = result.undefined_metrics()
+    if undefined:
+        raise MtlsearchError(
+            f"metric {undefined[0]} is undefined after training (non-finite predictions); nothing written",
+            where=args.config,
+            fix="lower training.lr",
+        )
+    written = write_artifacts(result, out, data, formats=formats, explicit=explicit)
+    print(json.dumps({"validation": result.validation, "test": result.test}, indent=2, allow_nan=False))
     for kind, path in written.paths.items():
         print(f"{kind}: {path}")
     if written.parity:

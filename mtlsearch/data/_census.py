@@ -9,6 +9,7 @@ else ``~/.cache/mtlsearch/census-income/``, and downloaded from UCI when absent.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -203,13 +204,21 @@ def _locate(folder: Path) -> tuple[Path, Path]:
 
 
 def _download(url: str, destination: Path) -> None:
-    """Fetch ``url`` to ``destination`` via a temporary name, so a broken transfer leaves no file."""
+    """Fetch ``url`` to ``destination`` via a temporary name, so a broken transfer leaves no file
+    (nor the folders it created for it)."""
+    created = [folder for folder in (destination.parent, *destination.parent.parents) if not folder.exists()]
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
             shutil.copyfileobj(response, out)
         os.replace(temporary, destination)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        for folder in created:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     finally:
         Path(temporary).unlink(missing_ok=True)
 

@@ -2,21 +2,35 @@
 
 Every data set (synthetic, Census-Income, a user's CSV) ends as a :class:`MultiTaskData`.
 Categorical features are integer codes (vocabulary fit on train, index 0 reserved for
-values unseen in train), numeric features are standardised with train statistics, and
-each task has a label column plus a boolean mask: its *sample space* (PLE section 4.3).
-A batch is one slice of these tensors: no per-sample ``__getitem__`` and no collate.
+values unseen in train, or hashed; see :mod:`mtlsearch.data._encoding`) in the smallest
+integer type that holds them, multi-valued columns take ``max_len`` padded slots after them,
+numeric features are float32 standardised with train statistics, and each task has a label
+column plus a boolean mask: its *sample space* (PLE section 4.3). A batch is a slice (or a
+gather of shuffled rows) of these tensors: no per-sample ``__getitem__`` and no collate.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
 
+from mtlsearch.data._encoding import (
+    CategoricalColumn,
+    EncodedFeatures,
+    FeatureEncoder,
+    canonical_keys,
+    encode_features,
+    fit_encoder,
+    warn_unseen,
+)
 from mtlsearch.errors import MtlsearchError
 
 __all__ = [
@@ -25,18 +39,19 @@ __all__ = [
     "BatchLoader",
     "FeatureSpec",
     "MultiTaskData",
+    "MultiValuedSpec",
     "Split",
     "TaskColumns",
     "TaskSpec",
     "categorical_codes",
     "check_products",
     "from_frames",
+    "from_table",
     "numeric_values",
     "value_as_text",
 ]
 
 TASK_TYPES = ("binary", "regression")
-UNKNOWN = 0  # the categorical code of values never seen in train
 
 
 @dataclass(frozen=True)
@@ -115,12 +130,37 @@ def check_products(tasks: Sequence[TaskSpec], where: Sequence[str]) -> None:
 
 
 @dataclass(frozen=True)
+class MultiValuedSpec:
+    """A multi-valued input: ``max_len`` slots of codes (``PAD`` = -1 where empty), pooled per row."""
+
+    name: str
+    vocab_size: int  # rows of its table, code 0 (unknown) included (the shared table's, if shared)
+    max_len: int
+    pooling: str = "mean"  # "mean" or "sum" over the non-padding values; an empty row pools to zeros
+    embedding_dim: int = 0  # 0: the model's embedding_dim
+    share_embedding: str = ""  # "": its own table; else the categorical column whose table it uses
+
+
+@dataclass(frozen=True)
 class FeatureSpec:
-    """Input schema, pure data: models build their own embedding tables from it."""
+    """Input schema, pure data: models build their own embedding tables from it.
+
+    The categorical input of a model is ``(B, C + sum(max_len))``: one code per categorical
+    column, then each multi-valued column's slots, in that order.
+    """
 
     categorical: tuple[str, ...] = ()
     vocab_sizes: tuple[int, ...] = ()  # per categorical feature, code 0 (unknown) included
     numeric: tuple[str, ...] = ()
+    embedding_dims: tuple[int, ...] = ()  # per categorical feature; () or 0: the model's embedding_dim
+    share_embedding: tuple[str, ...] = ()  # per categorical feature; () or "": its own table
+    multi_valued: tuple[MultiValuedSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_sizes", "embedding_dims", "share_embedding"):
+            values = getattr(self, name)
+            if values and len(values) != len(self.categorical):
+                raise ValueError(f"FeatureSpec.{name} needs one entry per categorical column")
 
     @property
     def n_categorical(self) -> int:
@@ -130,11 +170,35 @@ class FeatureSpec:
     def n_numeric(self) -> int:
         return len(self.numeric)
 
+    @property
+    def width(self) -> int:
+        """Columns of the categorical input: the categorical codes plus the multi-valued slots."""
+        return self.n_categorical + sum(m.max_len for m in self.multi_valued)
+
+    @classmethod
+    def from_encoder(cls, encoder: FeatureEncoder) -> FeatureSpec:
+        single = [(j, c) for j, c in enumerate(encoder.columns) if not c.multi_valued]
+        owner_dims = {c.name: c.embedding_dim for c in encoder.columns}
+        return cls(
+            categorical=tuple(c.name for _, c in single),
+            vocab_sizes=tuple(encoder.vocab_size(j) for j, _ in single),
+            numeric=encoder.numeric,
+            embedding_dims=tuple(owner_dims[c.table] for _, c in single),
+            share_embedding=tuple(c.share_embedding for _, c in single),
+            multi_valued=tuple(
+                MultiValuedSpec(
+                    c.name, encoder.vocab_size(j), c.max_len, c.pooling, owner_dims[c.table], c.share_embedding
+                )
+                for j, c in enumerate(encoder.columns)
+                if c.multi_valued
+            ),
+        )
+
 
 class Batch(NamedTuple):
     """One batch: slices of a split's tensors. A named tuple, so Lightning moves it to a device."""
 
-    categorical: torch.Tensor  # (B, C) int64
+    categorical: torch.Tensor  # (B, C + slots) integer codes (int8..int64), PAD = -1 in empty slots
     numeric: torch.Tensor  # (B, F) float32
     labels: torch.Tensor  # (B, T) float32
     masks: torch.Tensor  # (B, T) bool
@@ -144,7 +208,7 @@ class Batch(NamedTuple):
 class Split:
     """Rows of one split as tensors; all four share the first dimension N."""
 
-    categorical: torch.Tensor  # (N, C) int64 codes
+    categorical: torch.Tensor  # (N, C + slots) codes in the smallest integer type that holds them
     numeric: torch.Tensor  # (N, F) float32, standardised
     labels: torch.Tensor  # (N, T) float32, 0 outside a task's sample space
     masks: torch.Tensor  # (N, T) bool, the tasks' sample spaces
@@ -173,6 +237,7 @@ class MultiTaskData:
     numeric_std: torch.Tensor = field(default_factory=lambda: torch.ones(0))  # (F,)
     vocabularies: tuple[tuple[str, ...], ...] = ()  # per categorical feature, in code order from 1
     log1p: tuple[str, ...] = ()  # numeric features log1p-transformed before standardising
+    encoder: FeatureEncoder | None = None  # how raw rows were encoded (tables: always; generators: None)
     # (categorical feature, numeric column): features that are a numeric column's value as text
     # (value_as_text), which serving derives from the raw column when a frame lacks them
     value_features: tuple[tuple[str, str], ...] = ()
@@ -206,12 +271,14 @@ class MultiTaskData:
         return {k: tuple(index[p] for p in t.product_of) for k, t in enumerate(self.tasks) if t.product_of}
 
     def select_tasks(self, names: Sequence[str]) -> MultiTaskData:
-        """The same data restricted to ``names`` (in that order).
+        """The same data restricted to ``names`` (in that order); itself when nothing changes.
 
         A product task selected without all its parents becomes a plain binary task on the same
         labels (all impressions): trained alone, CTCVR is predicted directly, which is the
         single-task baseline of an ESMM product task.
         """
+        if tuple(names) == self.task_names:
+            return self
         index = []
         for name in names:
             if name not in self.task_names:
@@ -240,8 +307,37 @@ class MultiTaskData:
             numeric_std=self.numeric_std,
             vocabularies=self.vocabularies,
             log1p=self.log1p,
+            encoder=self.encoder,
             value_features=self.value_features,
         )
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write the splits as ``.npy`` files (one per tensor) plus the schema, for :meth:`load`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for split_name in ("train", "validation", "test"):
+            for key, tensor in zip(Split.__dataclass_fields__, getattr(self, split_name).batch()):
+                np.save(folder / f"{split_name}.{key}.npy", tensor.numpy())
+        meta = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("train", "validation", "test")}
+        with open(folder / "data.pkl", "wb") as file:
+            pickle.dump(meta, file)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str], *, mmap: bool = True) -> MultiTaskData:
+        """The data :meth:`save` wrote. With ``mmap`` the tensors are copy-on-write memory maps of
+        the files: processes that load the same folder share one copy in the page cache."""
+        folder = Path(folder)
+        with open(folder / "data.pkl", "rb") as file:
+            meta = pickle.load(file)
+        splits = {}
+        for split_name in ("train", "validation", "test"):
+            arrays = [
+                np.load(folder / f"{split_name}.{key}.npy", mmap_mode="c" if mmap else None)
+                for key in Split.__dataclass_fields__
+            ]
+            splits[split_name] = Split(*(torch.from_numpy(a) for a in arrays))
+        return cls(**meta, **splits)
 
 
 class BatchLoader:
@@ -261,11 +357,13 @@ class BatchLoader:
         return -(-len(self.split) // self.batch_size)
 
     def __iter__(self) -> Iterator[Batch]:
-        split = self.split
-        if self.shuffle:
-            split = split.take(torch.randperm(len(split), generator=self._generator))
-        for start in range(0, len(split), self.batch_size):
-            yield split.take(slice(start, start + self.batch_size)).batch()
+        split, n = self.split, len(self.split)
+        # Shuffled batches gather their rows: a permuted copy of the whole split per epoch
+        # would double the memory of a large table.
+        order = torch.randperm(n, generator=self._generator) if self.shuffle else None
+        for start in range(0, n, self.batch_size):
+            rows = slice(start, start + self.batch_size) if order is None else order[start : start + self.batch_size]
+            yield split.take(rows).batch()
 
 
 @dataclass(frozen=True)
@@ -348,6 +446,16 @@ def _task_arrays(frame: pd.DataFrame, tasks: Sequence[TaskColumns], source: str)
                 where=where,
                 fix="fill or drop those rows, or mark them outside the task's sample space",
             )
+        with np.errstate(over="ignore"):
+            inside = inside.astype(np.float32)  # labels are float32 tensors: check after the cast
+        bad = ~np.isfinite(inside)
+        if bad.any():
+            raise MtlsearchError(
+                f"label column {task.label!r} has {int(bad.sum())} value(s) beyond float32's range "
+                f"(e.g. {values[mask][bad][0]!r})",
+                where=where,
+                fix="rescale the label (e.g. to other units or its log), or drop those rows",
+            )
         if task.spec.type == "binary" and not np.isin(inside, (0.0, 1.0)).all():
             odd = float(inside[~np.isin(inside, (0.0, 1.0))][0])
             raise MtlsearchError(
@@ -360,11 +468,36 @@ def _task_arrays(frame: pd.DataFrame, tasks: Sequence[TaskColumns], source: str)
     return labels, masks
 
 
-def _as_text(column: pd.Series) -> pd.Series:
-    """A categorical column as strings, missing values as the empty string."""
-    if column.dtype == object and not column.isna().any():
-        return column
-    return column.astype("string").fillna("").astype(object)
+def _columns(categorical: Sequence[str | CategoricalColumn], multi_valued: Sequence[CategoricalColumn]) -> tuple:
+    single = tuple(c if isinstance(c, CategoricalColumn) else CategoricalColumn(c) for c in categorical)
+    return (*single, *multi_valued)
+
+
+def _split_tensors(features: EncodedFeatures, labels: np.ndarray, masks: np.ndarray) -> Split:
+    return Split(
+        torch.from_numpy(features.categorical),
+        torch.from_numpy(features.numeric),
+        torch.from_numpy(labels),
+        torch.from_numpy(masks),
+    )
+
+
+def _data(
+    name: str, encoder: FeatureEncoder, tasks: Sequence[TaskColumns], splits: Mapping[str, Split]
+) -> MultiTaskData:
+    return MultiTaskData(
+        name=name,
+        features=FeatureSpec.from_encoder(encoder),
+        tasks=tuple(t.spec for t in tasks),
+        train=splits["train"],
+        validation=splits["validation"],
+        test=splits["test"],
+        numeric_mean=torch.tensor(encoder.numeric_mean, dtype=torch.float32),
+        numeric_std=torch.tensor(encoder.numeric_std, dtype=torch.float32),
+        vocabularies=tuple(v for v, c in zip(encoder.vocabularies, encoder.columns) if not c.multi_valued),
+        log1p=encoder.log1p,
+        encoder=encoder,
+    )
 
 
 def value_as_text(column: pd.Series) -> pd.Series:
@@ -374,16 +507,14 @@ def value_as_text(column: pd.Series) -> pd.Series:
 
 
 def categorical_codes(frame: pd.DataFrame, columns: Sequence[str], vocabularies: Sequence[Sequence[str]]) -> np.ndarray:
-    """Codes ``(N, C)`` int64 of ``frame``'s categorical ``columns``: 1 + the value's index in its
-    vocabulary, ``UNKNOWN`` (0, the OOV index) for values the vocabulary lacks.
-
-    The one encoding of categorical values: training (``from_frames``) and serving
-    (``mtlsearch.serving``) both call it, so the two cannot drift apart.
-    """
+    """Codes ``(N, C)`` int64 of ``frame``'s single-valued categorical ``columns``: 1 + the
+    canonical key's index in its vocabulary, 0 (OOV) for keys the vocabulary lacks. The same keys
+    as :func:`~mtlsearch.data.encode_features`, which is the full encoding (hashing, multi-valued
+    columns) and what training and serving call when a data set has an encoder."""
     codes = np.zeros((len(frame), len(columns)), dtype=np.int64)
     for j, column in enumerate(columns):
-        # get_indexer gives -1 for values unseen in train: shift so that 0 is the reserved unknown index.
-        codes[:, j] = pd.Index(vocabularies[j]).get_indexer(_as_text(frame[column])) + 1
+        row_keys, keys = canonical_keys(frame[column])
+        codes[:, j] = (pd.Index(vocabularies[j], dtype=object).get_indexer(keys) + 1)[row_keys]
     return codes
 
 
@@ -408,76 +539,77 @@ def from_frames(
     name: str,
     frames: Mapping[str, pd.DataFrame],
     *,
-    categorical: Sequence[str],
+    categorical: Sequence[str | CategoricalColumn],
     numeric: Sequence[str],
     tasks: Sequence[TaskColumns],
     source: str,
     log1p: Sequence[str] = (),
+    multi_valued: Sequence[CategoricalColumn] = (),
 ) -> MultiTaskData:
     """Encode ``frames`` (keys ``train``, ``validation``, ``test``) into tensors.
 
-    Vocabularies and numeric statistics come from train only. Columns named in ``log1p``
-    (non-negative, heavy-tailed) are transformed with ``log1p`` before standardising.
-    Raises :class:`MtlsearchError` naming ``source`` and the column for any bad value.
+    Vocabularies and numeric statistics come from train only. ``categorical`` holds column
+    names or :class:`CategoricalColumn` options; ``multi_valued`` the multi-valued columns.
+    Columns named in ``log1p`` (non-negative, heavy-tailed) are transformed with ``log1p``
+    before standardising. Raises :class:`MtlsearchError` naming ``source`` and the column for any
+    bad value; warns (:class:`UnseenCategoriesWarning`) when most of a held-out column is OOV.
     """
+    columns = _columns(categorical, multi_valued)
     label_columns = [t.label for t in tasks] + [t.mask for t in tasks if t.mask]
     for split_name, frame in frames.items():
-        _check_columns(frame, [*categorical, *numeric, *label_columns], f"{source} ({split_name})")
+        _check_columns(frame, [*(c.name for c in columns), *numeric, *label_columns], f"{source} ({split_name})")
         if len(frame) == 0:
             raise MtlsearchError(f"the {split_name} split is empty", where=source, fix="provide rows for it")
-    train = frames["train"]
+    encoder, train = fit_encoder(frames["train"], columns, numeric, log1p, source=f"{source} (train)")
+    splits = {"train": _split_tensors(train, *_task_arrays(frames["train"], tasks, f"{source} (train)"))}
+    for split_name in ("validation", "test"):
+        where = f"{source} ({split_name})"
+        encoded = encode_features(frames[split_name], encoder, source=where, standardise=True)
+        warn_unseen(encoder, encoded.categorical, where)
+        splits[split_name] = _split_tensors(encoded, *_task_arrays(frames[split_name], tasks, where))
+    return _data(name, encoder, tasks, splits)
 
-    vocabularies = []
-    for column in categorical:
-        vocabularies.append(tuple(sorted(_as_text(train[column]).unique().tolist())))
 
-    def numeric_array(frame: pd.DataFrame, split_name: str) -> np.ndarray:
-        out = numeric_values(frame, numeric, f"{source} ({split_name})")
-        for j, column in enumerate(numeric):
-            values = out[:, j]
-            if column in log1p:
-                if (values < 0).any():
-                    raise MtlsearchError(
-                        f"log1p column {column!r} has negative values",
-                        where=f"{source} ({split_name})",
-                        fix=f"remove {column!r} from log1p",
-                    )
-                values = np.log1p(values)
-            out[:, j] = values
-        return out
-
-    train_numeric = numeric_array(train, "train")
-    mean = train_numeric.mean(axis=0)
-    std = train_numeric.std(axis=0)
-    # A constant column can get a std of 1e-16 from the rounding of its mean: compare the values.
-    std[(train_numeric == train_numeric[:1]).all(axis=0)] = 1.0
-
-    def encode(frame: pd.DataFrame, split_name: str, numeric_raw: np.ndarray | None = None) -> Split:
-        codes = categorical_codes(frame, categorical, vocabularies)
-        if numeric_raw is None:
-            numeric_raw = numeric_array(frame, split_name)
-        values = (numeric_raw - mean) / std if numeric else np.zeros((len(frame), 0))
-        labels, masks = _task_arrays(frame, tasks, f"{source} ({split_name})")
-        return Split(
-            torch.from_numpy(codes),
-            torch.from_numpy(values.astype(np.float32)),
-            torch.from_numpy(labels),
-            torch.from_numpy(masks),
-        )
-
-    return MultiTaskData(
-        name=name,
-        features=FeatureSpec(
-            categorical=tuple(categorical),
-            vocab_sizes=tuple(len(v) + 1 for v in vocabularies),
-            numeric=tuple(numeric),
-        ),
-        tasks=tuple(t.spec for t in tasks),
-        train=encode(train, "train", train_numeric),
-        validation=encode(frames["validation"], "validation"),
-        test=encode(frames["test"], "test"),
-        numeric_mean=torch.tensor(mean, dtype=torch.float32),
-        numeric_std=torch.tensor(std, dtype=torch.float32),
-        vocabularies=tuple(vocabularies),
-        log1p=tuple(c for c in numeric if c in log1p),
+def from_table(
+    name: str,
+    frame: pd.DataFrame,
+    rows: Mapping[str, np.ndarray],
+    *,
+    categorical: Sequence[str | CategoricalColumn],
+    numeric: Sequence[str],
+    tasks: Sequence[TaskColumns],
+    source: str,
+    log1p: Sequence[str] = (),
+    multi_valued: Sequence[CategoricalColumn] = (),
+    consume: bool = False,
+) -> MultiTaskData:
+    """Like :func:`from_frames` for one table split by row indices ``rows`` (keys ``train``,
+    ``validation``, ``test``): the table is encoded once, then each split takes its rows of the
+    compact encoded arrays (never a copy of the raw table per split). With ``consume``, feature
+    columns are deleted from ``frame`` as they are encoded (the caller no longer needs them)."""
+    columns = _columns(categorical, multi_valued)
+    label_columns = [t.label for t in tasks] + [t.mask for t in tasks if t.mask]
+    _check_columns(frame, [*(c.name for c in columns), *numeric, *label_columns], source)
+    for split_name, index in rows.items():
+        if len(index) == 0:
+            raise MtlsearchError(f"the {split_name} split is empty", where=source, fix="provide rows for it")
+    encoder, encoded = fit_encoder(
+        frame, columns, numeric, log1p, train_rows=rows["train"], source=source, consume=consume
     )
+    labels, masks = _task_arrays(frame, tasks, source)
+    # Put the rows in split order, one column at a time (one column of temporary memory), so
+    # that each split is a slice -- a view -- of the encoded arrays.
+    order = np.concatenate([rows["train"], rows["validation"], rows["test"]])
+    if len(order) != len(frame) or (order != np.arange(len(order))).any():
+        for array in (encoded.categorical, encoded.numeric, labels, masks):
+            for j in range(array.shape[1]):
+                array[: len(order), j] = array[order, j]
+    splits, start = {}, 0
+    for split_name in ("train", "validation", "test"):
+        part = slice(start, start + len(rows[split_name]))
+        start = part.stop
+        if split_name != "train":
+            warn_unseen(encoder, encoded.categorical[part], f"{source} ({split_name})")
+        features = EncodedFeatures(encoded.categorical[part], encoded.numeric[part])
+        splits[split_name] = _split_tensors(features, labels[part], masks[part])
+    return _data(name, encoder, tasks, splits)

@@ -6,6 +6,8 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from mtlsearch.data._dataset import MultiTaskData
 from mtlsearch.errors import MtlsearchError
 
@@ -87,6 +89,19 @@ def load_dataset(name: str, options: Mapping[str, Any] | None = None) -> MultiTa
             f"data set {name!r} needs option {missing[0]!r}", where=f"data.options.{missing[0]}", fix="set it"
         )
     try:
-        return _loader_signature(name)(**options)
+        with np.errstate(all="ignore"):  # overflow to inf/NaN is refused by the run's check, in one line
+            return _loader_signature(name)(**options)
     except TypeError as error:  # a wrong type that the loader's arithmetic tripped over
         raise MtlsearchError(str(error), where=f"data.options ({name})", fix="check the option types") from None
+    except (ValueError, OverflowError) as error:  # a value the loader's arithmetic cannot use (e.g. a size)
+        raise MtlsearchError(
+            f"data set {name!r} cannot be built with these options: {error.__class__.__name__}: {error}",
+            where=f"data.options ({name})",
+            fix="check the option values",
+        ) from None
+    except MemoryError:
+        raise MtlsearchError(
+            f"data set {name!r} with these options does not fit in memory",
+            where=f"data.options ({name})",
+            fix="use fewer samples or features",
+        ) from None

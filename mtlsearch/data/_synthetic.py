@@ -43,6 +43,10 @@ def generate_regression_pair(
         )
     if dim < 2:
         raise MtlsearchError(f"dim {dim} is too small", where="synthetic: dim", fix="use dim >= 2")
+    if n_samples < 1:
+        raise MtlsearchError(
+            f"n_samples must be >= 1, got {n_samples}", where="data.options.n_samples", fix="e.g. 20000"
+        )
     rng = np.random.default_rng(seed)
     # Two orthonormal directions: QR of a Gaussian (dim, 2) matrix.
     u, _ = np.linalg.qr(rng.standard_normal((dim, 2)))

@@ -3,7 +3,13 @@
 The schema is a mapping (inline in a config's ``data.options.schema``, or a YAML file whose
 path is given as ``schema``); its fields may also be passed as keyword options::
 
-    categorical: [user_id, item_id, device]
+    categorical:
+      - device                                            # short form
+      - {name: item_id, min_count: 2, embedding_dim: 16}  # seen < 2 times in train -> OOV
+      - {name: user_id, hash_buckets: 1000000}            # hashed instead of a vocabulary
+    multi_valued:
+      - {name: history, separator: "|", max_len: 20, pooling: mean, share_embedding: item_id}
+      - {name: tags, max_len: 5, pooling: sum}            # a Parquet list column needs no separator
     numeric: [price, age]
     log1p: [price]                       # heavy-tailed, non-negative numeric columns
     tasks:
@@ -35,6 +41,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mtlsearch._strict import load_yaml
 from mtlsearch.data._dataset import (
     MultiTaskData,
     TaskColumns,
@@ -42,12 +49,16 @@ from mtlsearch.data._dataset import (
     _check_columns,
     check_products,
     from_frames,
+    from_table,
 )
+from mtlsearch.data._encoding import POOLINGS, CategoricalColumn
 from mtlsearch.errors import MtlsearchError
 
 __all__ = ["SCHEMA_KEYS", "SPLIT_NAMES", "tabular"]
 
-SCHEMA_KEYS = ("categorical", "numeric", "log1p", "tasks", "split")
+SCHEMA_KEYS = ("categorical", "multi_valued", "numeric", "log1p", "tasks", "split")
+CATEGORICAL_KEYS = ("name", "min_count", "hash_buckets", "embedding_dim", "share_embedding")
+MULTI_VALUED_KEYS = (*CATEGORICAL_KEYS, "separator", "max_len", "pooling")
 SPLIT_NAMES = ("train", "validation", "test")
 _TASK_KEYS = ("name", "type", "label", "mask", "sample_space", "product_of")
 _SPLIT_KEYS = ("column", "fractions", "seed")
@@ -61,7 +72,8 @@ _EXAMPLE_TASK = "- {name: ctr, type: binary, label: click}"
 class _Schema:
     """The validated schema: what ``from_frames`` needs, plus how to split one file."""
 
-    categorical: tuple[str, ...]
+    categorical: tuple[CategoricalColumn, ...]
+    multi_valued: tuple[CategoricalColumn, ...]
     numeric: tuple[str, ...]
     log1p: tuple[str, ...]
     tasks: tuple[TaskColumns, ...]
@@ -76,7 +88,8 @@ def tabular(
     schema: str | Mapping[str, Any] | None = None,
     validation_path: str | None = None,
     test_path: str | None = None,
-    categorical: Sequence[str] | None = None,
+    categorical: Sequence[str | Mapping[str, Any]] | None = None,
+    multi_valued: Sequence[Mapping[str, Any]] | None = None,
     numeric: Sequence[str] | None = None,
     log1p: Sequence[str] | None = None,
     tasks: Sequence[Mapping[str, Any]] | None = None,
@@ -85,8 +98,8 @@ def tabular(
 ) -> MultiTaskData:
     """Load ``path`` (``.csv``, ``.tsv``, optionally compressed, or ``.parquet``) as a multi-task data set.
 
-    ``schema`` is a mapping or a YAML file with the fields ``categorical``, ``numeric``,
-    ``log1p``, ``tasks`` and ``split``; the same fields can be given as keyword options, but
+    ``schema`` is a mapping or a YAML file with the fields ``categorical``, ``multi_valued``,
+    ``numeric``, ``log1p``, ``tasks`` and ``split``; the same fields can be given as keyword options, but
     not both ways at once. A task's ``label`` defaults to its name. ``validation_path`` and
     ``test_path`` (both or neither) replace ``split``.
 
@@ -99,6 +112,7 @@ def tabular(
     """
     keywords = {
         "categorical": categorical,
+        "multi_valued": multi_valued,
         "numeric": numeric,
         "log1p": log1p,
         "tasks": tasks,
@@ -111,12 +125,24 @@ def tabular(
     carve = test_path is not None and validation_path is None  # validation carved from path
     parsed = _parse_schema(fields, separate_files=separate and not carve, carve=carve)
 
-    text_columns = [*parsed.categorical, *([parsed.split_column] if parsed.split_column else [])]
+    text_columns = [
+        *(c.name for c in (*parsed.categorical, *parsed.multi_valued) if not c.multi_valued or c.separator),
+        *([parsed.split_column] if parsed.split_column else []),
+    ]
+    needed = [
+        *(c.name for c in (*parsed.categorical, *parsed.multi_valued)),
+        *parsed.numeric,
+        *(t.label for t in parsed.tasks),
+        *(t.mask for t in parsed.tasks if t.mask),
+        *([parsed.split_column] if parsed.split_column else []),
+    ]
     source = _as_path(path, "data.options.path")
     if carve:
         files = {"train": source, "validation": source, "test": _as_path(test_path, "data.options.test_path")}
-        frames = _split(_read_table(source, text_columns), parsed, source)
-        frames["test"] = _read_table(files["test"], text_columns)
+        table = _read_table(source, text_columns, needed)
+        frames = {k: table.iloc[rows].reset_index(drop=True) for k, rows in _split(table, parsed, source).items()}
+        del table
+        frames["test"] = _read_table(files["test"], text_columns, needed)
     elif separate:
         if test_path is None:
             raise MtlsearchError(
@@ -129,21 +155,25 @@ def tabular(
             "validation": _as_path(validation_path, "data.options.validation_path"),
             "test": _as_path(test_path, "data.options.test_path"),
         }
-        frames = {split_name: _read_table(file, text_columns) for split_name, file in files.items()}
+        frames = {split_name: _read_table(file, text_columns, needed) for split_name, file in files.items()}
     else:
         files = dict.fromkeys(SPLIT_NAMES, source)
-        frames = _split(_read_table(source, text_columns), parsed, source)
+        frame = _read_table(source, text_columns, needed)
+        rows = _split(frame, parsed, source)
 
+    columns = {
+        "categorical": parsed.categorical,
+        "multi_valued": parsed.multi_valued,
+        "numeric": parsed.numeric,
+        "tasks": parsed.tasks,
+        "source": source,
+        "log1p": parsed.log1p,
+    }
+    data_name = name or Path(source).name.split(".")[0] or "tabular"
     try:
-        return from_frames(
-            name or Path(source).name.split(".")[0] or "tabular",
-            frames,
-            categorical=parsed.categorical,
-            numeric=parsed.numeric,
-            tasks=parsed.tasks,
-            source=source,
-            log1p=parsed.log1p,
-        )
+        if separate:
+            return from_frames(data_name, frames, **columns)
+        return from_table(data_name, frame, rows, **columns, consume=True)
     except MtlsearchError as error:
         raise _naming_file(error, source, files) from None
 
@@ -200,7 +230,7 @@ def _load_schema_file(schema: str | os.PathLike[str]) -> Mapping[str, Any]:
             fix=f"check the path (relative paths start from {Path.cwd()})",
         )
     try:
-        content = yaml.safe_load(file.read_text(encoding="utf-8"))
+        content = load_yaml(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -226,14 +256,17 @@ def _parse_schema(fields: Mapping[str, tuple[Any, str]], *, separate_files: bool
     def value(key: str, default: Any) -> Any:
         return fields[key][0] if key in fields else default
 
-    categorical = _names(value("categorical", ()), where("categorical"))
+    categorical_columns = _categorical(value("categorical", ()), where("categorical"), multi=False)
+    multi_columns = _categorical(value("multi_valued", ()), where("multi_valued"), multi=True)
+    categorical = tuple(c.name for c in categorical_columns)
+    multi = tuple(c.name for c in multi_columns)
     numeric = _names(value("numeric", ()), where("numeric"))
     log1p = _names(value("log1p", ()), where("log1p"))
-    if not categorical and not numeric:
+    if not categorical and not numeric and not multi:
         raise MtlsearchError(
             "the schema lists no feature columns",
             where=where("categorical"),
-            fix="list categorical and/or numeric columns",
+            fix="list categorical, multi_valued and/or numeric columns",
         )
     both = sorted(set(categorical) & set(numeric))
     if both:
@@ -242,6 +275,15 @@ def _parse_schema(fields: Mapping[str, tuple[Any, str]], *, separate_files: bool
             where=where("numeric"),
             fix="keep one",
         )
+    for other, other_name in ((numeric, "numeric"), (categorical, "categorical")):
+        both = sorted(set(multi) & set(other))
+        if both:
+            raise MtlsearchError(
+                f"multi-valued column {both[0]!r} is also listed as {other_name}",
+                where=where("multi_valued"),
+                fix=f"remove it from {other_name}: a multi-valued column is embedded and pooled",
+            )
+    _check_sharing((*categorical_columns, *multi_columns), set(numeric), where)
     outside = [c for c in log1p if c not in numeric]
     if outside:
         raise MtlsearchError(
@@ -253,14 +295,15 @@ def _parse_schema(fields: Mapping[str, tuple[Any, str]], *, separate_files: bool
     if "tasks" not in fields:
         raise MtlsearchError("no tasks", where=where("tasks"), fix=f"list at least one task, e.g. {_EXAMPLE_TASK}")
     task_columns = _tasks(fields["tasks"][0], where("tasks"))
-    features = set(categorical) | set(numeric)
+    features = set(categorical) | set(numeric) | set(multi)
     for task in task_columns:
-        if task.label in features:
-            raise MtlsearchError(
-                f"label column {task.label!r} of task {task.spec.name!r} is also a feature",
-                where=where("tasks"),
-                fix="remove it from categorical/numeric: a model must not see its own label",
-            )
+        for kind, column in (("label", task.label), ("mask", task.mask)):
+            if column in features:
+                raise MtlsearchError(
+                    f"{kind} column {column!r} of task {task.spec.name!r} is also a feature (label leakage)",
+                    where=where("tasks"),
+                    fix=f"remove {column!r} from categorical/multi_valued/numeric: a model must not see its own label",
+                )
 
     split_column, fractions, seed = _split_options(value("split", None), where("split"), separate_files, carve)
     if split_column is not None and split_column in features:
@@ -269,7 +312,106 @@ def _parse_schema(fields: Mapping[str, tuple[Any, str]], *, separate_files: bool
             where=where("split"),
             fix="remove it from the features",
         )
-    return _Schema(categorical, numeric, log1p, task_columns, split_column, fractions, seed)
+    return _Schema(categorical_columns, multi_columns, numeric, log1p, task_columns, split_column, fractions, seed)
+
+
+def _categorical(value: Any, where: str, *, multi: bool) -> tuple[CategoricalColumn, ...]:
+    """Categorical (or multi-valued) entries: a name (short form) or a mapping of options."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        example = "[{name: tags, max_len: 5}]" if multi else "[device, {name: item_id, min_count: 2}]"
+        raise MtlsearchError(
+            f"expected a list of columns, got {type(value).__name__}", where=where, fix=f"e.g. {example}"
+        )
+    keys = MULTI_VALUED_KEYS if multi else CATEGORICAL_KEYS
+    columns: list[CategoricalColumn] = []
+    for i, entry in enumerate(value):
+        at = f"{where}[{i}]"
+        if isinstance(entry, str) and not multi:
+            entry = {"name": entry}
+        if not isinstance(entry, Mapping):
+            fix = "write {name: COLUMN, max_len: N}" if multi else "write a column name or {name: COLUMN, ...}"
+            raise MtlsearchError(f"expected a mapping, got {entry!r}", where=at, fix=fix)
+        for key in entry:
+            if key not in keys:
+                raise MtlsearchError(f"unknown field {key!r}", where=f"{at}.{key}", fix=f"use {', '.join(keys)}")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name:
+            raise MtlsearchError(f"column name {name!r} is not a non-empty string", where=f"{at}.name", fix="quote it")
+        at = f"{where}[{i}] ({name})"
+        options: dict[str, Any] = {"name": name}
+        for key, low in (("min_count", 1), ("hash_buckets", 1), ("embedding_dim", 1), ("max_len", 1)):
+            if key not in entry:
+                continue
+            number = entry[key]
+            if isinstance(number, bool) or not isinstance(number, int) or number < low:
+                raise MtlsearchError(
+                    f"{key} must be an integer >= {low}, got {number!r}", where=f"{at}.{key}", fix=f"use {low} or more"
+                )
+            options[key] = number
+        if multi and "max_len" not in entry:
+            raise MtlsearchError("max_len is missing", where=at, fix="give the number of values kept per row, e.g. 20")
+        if "hash_buckets" in entry and "min_count" in entry:
+            raise MtlsearchError(
+                "hash_buckets and min_count exclude each other (a hashed column has no vocabulary to prune)",
+                where=at,
+                fix="keep one",
+            )
+        for key in ("share_embedding", "separator"):
+            if key in entry:
+                if not isinstance(entry[key], str) or not entry[key]:
+                    raise MtlsearchError(
+                        f"expected a non-empty string, got {entry[key]!r}", where=f"{at}.{key}", fix="quote it"
+                    )
+                options[key] = entry[key]
+        if "pooling" in entry:
+            if entry["pooling"] not in POOLINGS:
+                raise MtlsearchError(
+                    f"unknown pooling {entry['pooling']!r}", where=f"{at}.pooling", fix=f"use {' or '.join(POOLINGS)}"
+                )
+            options["pooling"] = entry["pooling"]
+        if any(c.name == name for c in columns):
+            raise MtlsearchError(f"column {name!r} is listed twice", where=where, fix="list it once")
+        columns.append(CategoricalColumn(**options))
+    return tuple(columns)
+
+
+def _check_sharing(columns: Sequence[CategoricalColumn], numeric: set[str], where: Any) -> None:
+    """``share_embedding`` names another categorical or multi-valued column that owns its table."""
+    by_name = {c.name: c for c in columns}
+    for column in columns:
+        target = column.share_embedding
+        if not target:
+            continue
+        at = f"{where('multi_valued' if column.multi_valued else 'categorical')} ({column.name}).share_embedding"
+        if target in numeric:
+            raise MtlsearchError(
+                f"share_embedding names the numeric column {target!r}",
+                where=at,
+                fix="name a categorical or multi-valued column: only they have embedding tables",
+            )
+        if target not in by_name or target == column.name:
+            raise MtlsearchError(
+                f"share_embedding names {target!r}, which is not another categorical or multi-valued column",
+                where=at,
+                fix=f"use one of {', '.join(n for n in by_name if n != column.name) or '(none)'}",
+            )
+        if by_name[target].share_embedding:
+            raise MtlsearchError(
+                f"share_embedding names {target!r}, which itself shares {by_name[target].share_embedding!r}",
+                where=at,
+                fix=f"share {by_name[target].share_embedding!r} directly",
+            )
+        own = [
+            k
+            for k in ("min_count", "hash_buckets", "embedding_dim")
+            if getattr(column, k) != getattr(CategoricalColumn(column.name), k)
+        ]
+        if own:
+            raise MtlsearchError(
+                f"{own[0]} is set on a column that shares {target!r}'s table",
+                where=at.rsplit(".", 1)[0],
+                fix=f"set {own[0]} on {target!r}: the shared table's options apply to both",
+            )
 
 
 def _names(value: Any, where: str) -> tuple[str, ...]:
@@ -440,8 +582,10 @@ def _as_path(value: Any, where: str) -> str:
     return os.fspath(value)
 
 
-def _read_table(path: str, text_columns: Sequence[str]) -> pd.DataFrame:
-    """One CSV/TSV/Parquet file; ``text_columns`` are read as strings (so 1 and 1.0 stay one category)."""
+def _read_table(path: str, text_columns: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+    """The ``columns`` (those present) of one CSV/TSV/Parquet file; in CSV, ``text_columns`` are
+    read as text (so "00003" stays itself). Parquet list columns stay Arrow lists (no Python
+    object per row), and only the needed columns are read."""
     file = Path(path).expanduser()
     if not file.is_file():
         raise MtlsearchError(
@@ -452,11 +596,14 @@ def _read_table(path: str, text_columns: Sequence[str]) -> pd.DataFrame:
         suffixes.pop()
     kind = suffixes[-1] if suffixes else ""
     try:
+        wanted = set(columns)
         if kind in (".parquet", ".pq"):
-            frame = pd.read_parquet(file)
+            frame = _read_parquet(file, wanted)
         elif kind in (".csv", ".tsv", ".txt"):
             sep = "\t" if kind == ".tsv" else ","
-            frame = pd.read_csv(file, sep=sep, dtype=dict.fromkeys(text_columns, str))
+            frame = pd.read_csv(
+                file, sep=sep, dtype=dict.fromkeys(text_columns, str), usecols=lambda c: c in wanted or not wanted
+            )
         else:
             raise MtlsearchError(
                 f"unknown file type {kind or '(none)'!r}", where=path, fix="use a .csv, .tsv or .parquet file"
@@ -473,8 +620,23 @@ def _read_table(path: str, text_columns: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
-def _split(frame: pd.DataFrame, schema: _Schema, source: str) -> dict[str, pd.DataFrame]:
-    """Train/validation/test frames by the split column, or by a seeded permutation."""
+def _read_parquet(file: Path, wanted: set[str]) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(file).names
+    table = pq.read_table(file, columns=[n for n in names if n in wanted or not wanted])
+
+    def lists_stay_arrow(dtype: pa.DataType) -> pd.ArrowDtype | None:
+        return pd.ArrowDtype(dtype) if pa.types.is_list(dtype) or pa.types.is_large_list(dtype) else None
+
+    # self_destruct and split_blocks: Arrow buffers are released while converting, and columns
+    # are not consolidated into one copied 2-D block per dtype.
+    return table.to_pandas(types_mapper=lists_stay_arrow, self_destruct=True, split_blocks=True)
+
+
+def _split(frame: pd.DataFrame, schema: _Schema, source: str) -> dict[str, np.ndarray]:
+    """Row indices of train/validation/test, by the split column or by a seeded permutation."""
     if schema.split_column is not None:
         column = schema.split_column
         _check_columns(frame, [column], source)
@@ -488,7 +650,7 @@ def _split(frame: pd.DataFrame, schema: _Schema, source: str) -> dict[str, pd.Da
                 where=source,
                 fix=f"use only {', '.join(SPLIT_NAMES)}",
             )
-        return {name: frame[(values == name).to_numpy(dtype=bool)].reset_index(drop=True) for name in SPLIT_NAMES}
+        return {name: np.flatnonzero((values == name).to_numpy(dtype=bool)) for name in SPLIT_NAMES}
     n = len(frame)
     order = np.random.default_rng(schema.seed).permutation(n)
     n_train = round(schema.fractions[0] * n)
@@ -496,7 +658,7 @@ def _split(frame: pd.DataFrame, schema: _Schema, source: str) -> dict[str, pd.Da
     parts = (order[:n_train], order[n_train : n_train + n_validation], order[n_train + n_validation :])
     parts = parts[: len(schema.fractions)]  # (train, validation) when the test split is its own file
     # Each split keeps the file's row order, so time-ordered data stays readable.
-    return {name: frame.iloc[np.sort(rows)].reset_index(drop=True) for name, rows in zip(SPLIT_NAMES, parts)}
+    return {name: np.sort(rows) for name, rows in zip(SPLIT_NAMES, parts)}
 
 
 def _naming_file(error: MtlsearchError, source: str, files: Mapping[str, str]) -> MtlsearchError:

@@ -15,6 +15,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -280,6 +281,107 @@ class _Level(nn.Module):
         return tasks_out, shared_out, task_weights, shared_weights
 
 
+class _Column(NamedTuple):
+    """One embedded input column, as the input layer lays it out."""
+
+    name: str
+    vocab_size: int  # rows of the table it owns (unused when it shares another's)
+    width: int  # embedding width
+    table: str  # the column whose table it reads (itself unless share_embedding)
+    first_slot: int  # its first column in the categorical input
+    slots: int  # 0: single-valued; else max_len slots pooled by ``pooling``
+    pooling: str
+
+
+class _EmbeddingInputs(nn.Module):
+    """Every categorical and multi-valued column embedded, batched by embedding width.
+
+    Columns whose tables have the same width ``e`` live in one weight ``(copies * rows, e)``
+    (``copies`` is T with per-task embeddings, else 1) at fixed row offsets, so each width costs
+    one gather for its single-valued columns and one gather plus one ``index_add`` for the
+    slots of its multi-valued columns: the slots of column m are summed into m (padding, code
+    < 0, weighs 0) and divided by the count of real values for ``mean`` pooling (an empty
+    row pools to zeros). A column with ``share_embedding`` reads its owner's rows.
+    Input ``(B, C + slots)`` integer codes; output ``(B, copies, sum of widths)``.
+    """
+
+    def __init__(self, features: FeatureSpec, default_dim: int, copies: int) -> None:
+        super().__init__()
+        dims = features.embedding_dims or (0,) * features.n_categorical
+        shares = features.share_embedding or ("",) * features.n_categorical
+        columns = [
+            _Column(name, size, dim or default_dim, share or name, j, 0, "sum")
+            for j, (name, size, dim, share) in enumerate(zip(features.categorical, features.vocab_sizes, dims, shares))
+        ]
+        slot = features.n_categorical
+        for m in features.multi_valued:
+            width = m.embedding_dim or default_dim
+            columns.append(
+                _Column(m.name, m.vocab_size, width, m.share_embedding or m.name, slot, m.max_len, m.pooling)
+            )
+            slot += m.max_len
+        owners = {c.name: c for c in columns if c.table == c.name}  # the columns that own a table
+        self.copies = copies
+        self.tables = nn.ModuleList()
+        self._groups: list[tuple[int, bool, bool]] = []  # (width, has single-valued, has multi-valued)
+        self.d_out = 0
+        for width in sorted({owners[c.table].width for c in columns}):
+            starts, rows = {}, 0  # each owner's first row in this width's weight
+            for owner in (o for o in owners.values() if o.width == width):
+                starts[owner.name] = rows
+                rows += owner.vocab_size
+            group = [c for c in columns if owners[c.table].width == width]
+            single = [c for c in group if not c.slots]
+            multi = [c for c in group if c.slots]
+            g = len(self.tables)
+            self.tables.append(nn.Embedding(rows * copies, width))
+            copy_starts = torch.arange(copies).unsqueeze(1) * rows  # (copies, 1)
+            if single:
+                self.register_buffer(
+                    f"single_slots_{g}", torch.tensor([c.first_slot for c in single]), persistent=False
+                )
+                offsets = copy_starts + torch.tensor([starts[c.table] for c in single])  # (copies, C_g)
+                self.register_buffer(f"single_offsets_{g}", offsets, persistent=False)
+            if multi:
+                slots = [c.first_slot + i for c in multi for i in range(c.slots)]
+                column_of_slot = [m for m, c in enumerate(multi) for _ in range(c.slots)]
+                self.register_buffer(f"multi_slots_{g}", torch.tensor(slots), persistent=False)  # (S_g,)
+                offsets = copy_starts + torch.tensor([starts[multi[m].table] for m in column_of_slot])  # (copies, S_g)
+                self.register_buffer(f"multi_offsets_{g}", offsets, persistent=False)
+                self.register_buffer(f"multi_column_{g}", torch.tensor(column_of_slot), persistent=False)  # (S_g,)
+                mean = torch.tensor([c.pooling == "mean" for c in multi])
+                self.register_buffer(f"multi_mean_{g}", mean, persistent=False)  # (M_g,)
+            self._groups.append((width, bool(single), bool(multi)))
+            self.d_out += width * len(group)
+
+    def forward(self, categorical: torch.Tensor) -> torch.Tensor:
+        batch = categorical.shape[0]
+        out = []
+        for g, (width, has_single, has_multi) in enumerate(self._groups):
+            weight = self.tables[g].weight
+            if has_single:
+                codes = categorical.index_select(1, getattr(self, f"single_slots_{g}")).long()  # (B, C_g)
+                codes = codes.unsqueeze(1) + getattr(self, f"single_offsets_{g}")  # (B, copies, C_g)
+                # index_select instead of F.embedding: its backward (index_add) is ~4x faster on CPU.
+                embedded = weight.index_select(0, codes.flatten())  # (B * copies * C_g, e)
+                out.append(embedded.view(batch, self.copies, -1))  # (B, copies, C_g * e)
+            if has_multi:
+                codes = categorical.index_select(1, getattr(self, f"multi_slots_{g}")).long()  # (B, S_g)
+                present = (codes >= 0).to(weight.dtype)  # (B, S_g): 0 on padding
+                rows = codes.clamp_min(0).unsqueeze(1) + getattr(self, f"multi_offsets_{g}")  # (B, copies, S_g)
+                embedded = weight.index_select(0, rows.flatten()).view(batch, self.copies, -1, width)
+                embedded = embedded * present[:, None, :, None]  # (B, copies, S_g, e)
+                column = getattr(self, f"multi_column_{g}")  # (S_g,) slot -> its column
+                mean = getattr(self, f"multi_mean_{g}")  # (M_g,)
+                pooled = embedded.new_zeros(batch, self.copies, mean.shape[0], width)
+                pooled = pooled.index_add(2, column, embedded)  # (B, copies, M_g, e): sums
+                counts = present.new_zeros(batch, mean.shape[0]).index_add(1, column, present)  # (B, M_g)
+                divisor = torch.where(mean, counts.clamp_min(1.0), torch.ones_like(counts))  # (B, M_g)
+                pooled = pooled / divisor[:, None, :, None]
+                out.append(pooled.view(batch, self.copies, -1))  # (B, copies, M_g * e)
+        return torch.cat(out, dim=2) if len(out) > 1 else out[0]
+
+
 class MultiTaskNetwork(nn.Module):
     """Embeddings, ``levels`` extraction levels and one tower per task; returns logits ``(B, T)``.
 
@@ -308,13 +410,9 @@ class MultiTaskNetwork(nn.Module):
         n_tasks = self.funnel.n_towers  # from here on: the tasks with a tower
         self.n_tasks = n_tasks  # tasks with a tower, gates and (single-task) embedding table
         self.per_task_embedding = config.rule.per_task_embedding
-        n_tables = n_tasks if self.per_task_embedding else 1
-        total_vocab = sum(features.vocab_sizes)
-        self.embedding = nn.Embedding(total_vocab * n_tables, config.embedding_dim) if total_vocab else None
-        starts = torch.tensor([0, *features.vocab_sizes[:-1]], dtype=torch.long).cumsum(0)[: features.n_categorical]
-        table_starts = torch.arange(n_tables).unsqueeze(1) * total_vocab  # (tables, 1)
-        self.register_buffer("offsets", table_starts + starts, persistent=False)  # (tables, C)
-        d_in = features.n_categorical * config.embedding_dim + features.n_numeric
+        self.inputs = _EmbeddingInputs(features, config.embedding_dim, n_tasks if self.per_task_embedding else 1)
+        d_in = self.inputs.d_out + features.n_numeric
+        self._register_load_state_dict_pre_hook(self._rename_single_table)
         from mtlsearch.models._fusion import FUSION_LEVELS  # here: _fusion builds on the layers above
 
         level_type = {"gated": _Level, **FUSION_LEVELS}[config.rule.fusion]
@@ -325,15 +423,19 @@ class MultiTaskNetwork(nn.Module):
         self.levels = nn.ModuleList(levels)
         self.towers = BatchedMLP(n_tasks, d_in, (*config.tower_hidden, 1), config.dropout, last_activation=False)
 
+    def _rename_single_table(self, state_dict: dict, prefix: str, *args) -> None:
+        """Checkpoints from before per-column tables stored one ``embedding.weight``; with one
+        embedding width and no multi-valued column it is the same table, row for row."""
+        old = f"{prefix}embedding.weight"
+        if old in state_dict and len(self.inputs.tables) == 1:
+            state_dict[f"{prefix}inputs.tables.0.weight"] = state_dict.pop(old)
+
     def _inputs(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
         """``(B, d)``, or ``(B, T, d)`` with one embedding table per task."""
-        if self.embedding is None:
+        if not self.inputs.d_out:
             x = numeric
             return x.unsqueeze(1).expand(-1, self.n_tasks, -1) if self.per_task_embedding else x
-        codes = categorical.unsqueeze(1) + self.offsets  # (B, tables, C)
-        # index_select instead of F.embedding: its backward (index_add) is ~4x faster on CPU.
-        embedded = self.embedding.weight.index_select(0, codes.flatten())  # (B * tables * C, e)
-        embedded = embedded.view(*codes.shape[:2], -1)  # (B, tables, C * e)
+        embedded = self.inputs(categorical)  # (B, tables, sum of embedding widths)
         tables = embedded.shape[1]
         x = torch.cat([embedded, numeric.unsqueeze(1).expand(-1, tables, -1)], dim=2)  # (B, tables, d)
         return x if self.per_task_embedding else x.squeeze(1)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import optuna
 
+from mtlsearch._outputs import check_output_file
 from mtlsearch._strict import from_plain
 from mtlsearch.config import RunConfig, resolve_data_paths, save_run_config
 from mtlsearch.errors import MtlsearchError
@@ -69,6 +70,7 @@ def export_trial(
         raise MtlsearchError(
             "choose the trial with exactly one of --trial and --pick", where="export", fix="e.g. --pick knee"
         )
+    check_output_file(out, where="--out")  # before the study is read: a wrong path costs nothing
     study = load_study(study_name, storage)
     if trial is not None:
         chosen = next((t for t in study.trials if t.number == trial), None)
@@ -114,5 +116,5 @@ def export_trial(
     # Stored studies hold absolute data paths; one stored before they did is read from here.
     data = replace(config.data, options=resolve_data_paths(config.data.options, Path.cwd()))
     config = replace(config, data=data, provenance=provenance)
-    save_run_config(config, out)
+    save_run_config(config, out, where="--out")  # whole or not at all
     return config

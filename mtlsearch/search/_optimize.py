@@ -5,23 +5,27 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import inspect
 import logging
 import math
 import shlex
+import tempfile
 import time
+import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.trial import FrozenTrial
 
 from mtlsearch._interrupt import Signalled, cooperative_signals, raise_if_interrupted
 from mtlsearch._progress import ProgressLine
-from mtlsearch.config import RunConfig, resolve_data_paths
+from mtlsearch.config import MAX_SEED, RunConfig, resolve_data_paths
 from mtlsearch.data import MultiTaskData
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search._constraints import constraint_hook
@@ -45,7 +49,9 @@ from mtlsearch.search._workers import (
     split_trials,
     worker_gpus,
 )
-from mtlsearch.training import EpochCallback, TrainingProgress, TrainResult, prepare_data, train
+from mtlsearch.training import EpochCallback, TrainingProgress, TrainResult, check_data, check_run, prepare_data, train
+from mtlsearch.training._checks import check_training
+from mtlsearch.training._metrics import strict_metrics
 
 __all__ = [
     "EpochHook",
@@ -56,6 +62,7 @@ __all__ = [
     "make_sampler",
     "new_version",
     "optimize",
+    "preflight",
     "study_hooks",
     "trial_seed",
 ]
@@ -81,13 +88,20 @@ def make_sampler(config: StudyConfig, seed: int | None = None) -> optuna.sampler
     }
     if config.sampler.name == "gp":
         options.setdefault("warn_independent_sampling", False)
+    _check_option_types(factories[config.sampler.name], options, f"{config.source}: sampler.options")
     try:
         sampler = factories[config.sampler.name](seed=seed, **options)
     except TypeError as error:
         raise MtlsearchError(
-            str(error).replace("__init__() ", ""),
+            str(error).replace(".__init__()", ""),
             where=f"{config.source}: sampler.options",
             fix=f"use the keyword arguments of Optuna's {factories[config.sampler.name].__name__}",
+        ) from None
+    except ValueError as error:  # e.g. NSGA-II's population_size < 2
+        raise MtlsearchError(
+            f"Optuna's {factories[config.sampler.name].__name__} refuses these options: {error}",
+            where=f"{config.source}: sampler.options",
+            fix="see the sampler's documentation for valid values",
         ) from None
     return sampler if seed is None else TrialSeededSampler(sampler, seed)
 
@@ -161,6 +175,41 @@ class TrialSeededSampler(optuna.samplers.BaseSampler):
         self.sampler.reseed_rng()
 
 
+_PLAIN_TYPES = {"int": int, "float": (int, float), "bool": bool, "str": str, "None": type(None)}
+_PLAIN_WORDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+    "None": "null",
+}
+
+
+def _check_option_types(factory: Callable[..., Any], options: dict[str, Any], where: str) -> None:
+    """Options against the plain types (int, float, bool, str, None) the sampler's signature
+    annotates: Optuna takes e.g. ``population_size: 2.5`` or ``multivariate: "yes"`` silently."""
+    parameters = inspect.signature(factory).parameters
+    for key, value in options.items():
+        parameter = parameters.get(key)
+        annotation = parameter.annotation if parameter is not None else inspect.Parameter.empty
+        if not isinstance(annotation, str):
+            continue
+        names = [part.strip() for part in annotation.split("|")]
+        if not all(name in _PLAIN_TYPES for name in names):
+            continue  # a callable, a sampler, ...: Optuna checks it (and the trial run below does)
+        wanted = tuple(
+            t
+            for name in names
+            for t in (_PLAIN_TYPES[name] if isinstance(_PLAIN_TYPES[name], tuple) else (_PLAIN_TYPES[name],))
+        )
+        if not isinstance(value, wanted) or (isinstance(value, bool) and bool not in wanted):
+            raise MtlsearchError(
+                f"{key} must be {' or '.join(_PLAIN_WORDS[name] for name in names)}, got {value!r}",
+                where=f"{where}.{key}",
+                fix=f"see Optuna's {getattr(factory, '__name__', 'sampler')}",
+            )
+
+
 def _check_objectives(config: StudyConfig, data: MultiTaskData) -> None:
     types = {t.name: t.type for t in data.tasks}
     for objective in config.objectives:
@@ -168,7 +217,7 @@ def _check_objectives(config: StudyConfig, data: MultiTaskData) -> None:
         if objective.metric not in valid:
             raise MtlsearchError(
                 f"metric {objective.metric!r} does not fit the {types[objective.task]} task {objective.task!r}",
-                where=f"{config.source}: objectives.{objective.task}.metric",
+                where=f"objectives.{objective.task}.metric",
                 fix=f"use {' or '.join(valid)}",
             )
 
@@ -269,39 +318,45 @@ class Objective:
         self.result_hooks = tuple(result_hooks)
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
+        try:
+            values = self._train(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as error:  # a trial failure, with its reason: never a traceback on the console
+            reason = str(error) if isinstance(error, MtlsearchError) else f"{error.__class__.__name__}: {error}"
+            trial.set_user_attr("fail_reason", reason[:1000])
+            if not isinstance(error, MtlsearchError):  # a bug or a crash: keep where it came from
+                trial.set_user_attr("fail_traceback", traceback.format_exc()[-4000:])
+            raise
+        bad = [n for n, v in zip(self.config.metric_names, values) if not math.isfinite(v)]
+        if bad:
+            reason = f"objective {bad[0]} is undefined (non-finite predictions)"
+            trial.set_user_attr("fail_reason", reason)
+            raise RuntimeError(reason)
+        return values
+
+    def _train(self, trial: optuna.Trial) -> list[float]:
         params = suggest_params(trial, self.space, self.config.task_names)
         run_config = params_to_config(params, self.base)
         trial.set_user_attr("config", run_config.to_dict())
-        try:
-            progress = TrainingProgress(self.progress, prefix=f"trial {trial.number}: ") if self.progress else False
-            result = train(
-                run_config, self.data, epoch_callbacks=[hook(trial) for hook in self.epoch_hooks], progress=progress
-            )
-        except optuna.TrialPruned:
-            raise
-        except Exception as error:
-            trial.set_user_attr("fail_reason", f"{error.__class__.__name__}: {error}"[:1000])
-            raise
-        values = [result.validation[name] for name in self.config.metric_names]
+        progress = TrainingProgress(self.progress, prefix=f"trial {trial.number}: ") if self.progress else False
+        result = train(
+            run_config, self.data, epoch_callbacks=[hook(trial) for hook in self.epoch_hooks], progress=progress
+        )
         for key, value in {
-            "validation": result.validation,
-            "test": result.test,
+            "validation": strict_metrics(result.validation),
+            "test": strict_metrics(result.test),
             "n_parameters": result.n_parameters,
             "train_seconds": round(result.train_seconds, 4),
             "fit_seconds": round(result.fit_seconds, 4),
             "best_epoch": result.best_epoch,
             "epochs": result.epochs,
-            "history": result.history,
+            "history": [strict_metrics(epoch) for epoch in result.history],
         }.items():
             trial.set_user_attr(key, value)
         for hook in self.result_hooks:
             hook(trial, result, self.data)
-        bad = [n for n, v in zip(self.config.metric_names, values) if not math.isfinite(v)]
-        if bad:
-            reason = f"objective {bad[0]} is not finite (a split without both classes?)"
-            trial.set_user_attr("fail_reason", reason)
-            raise RuntimeError(reason)
-        return values
+        return [result.validation[name] for name in self.config.metric_names]
 
 
 def study_hooks(
@@ -357,8 +412,11 @@ class _Prepared:
     storage_url: str
 
 
-def _prepare(study: StudyConfig | str, storage: str | None, seed: int | None) -> _Prepared:
-    """Everything that can fail on bad input, before the storage is touched."""
+def _prepare(
+    study: StudyConfig | str, storage: str | None, seed: int | None, data_folder: str | None = None
+) -> _Prepared:
+    """Everything that can fail on bad input, before the storage is touched. ``data_folder``:
+    the encoded data saved by the parent (workers map it instead of loading the source again)."""
     config = study if isinstance(study, StudyConfig) else load_study_config(study)
     if not config.source:  # made in code: relative data paths are relative to the working directory
         data = dataclasses.replace(config.data, options=resolve_data_paths(config.data.options, Path.cwd()))
@@ -366,26 +424,118 @@ def _prepare(study: StudyConfig | str, storage: str | None, seed: int | None) ->
     storage_url = resolve_storage_url(config.storage if storage is None else storage)  # "" is an error
     space = load_search_space(str(config.search_space_path()))
     base = config.base_run_config()
-    try:
-        data = prepare_data(base)
-    except MtlsearchError as error:
-        raise error.within(config.source) if config.source else error from None
-    _check_objectives(config, data)
-    params_to_config(
-        suggest_params(optuna.trial.FixedTrial(_first_choices(space, config)), space, config.task_names), base
-    )
+    data = preflight(config, space, base, seed, data=MultiTaskData.load(data_folder) if data_folder else None)
     return _Prepared(config, space, base, data, storage_url)
 
 
-def _first_choices(space: SearchSpace, config: StudyConfig) -> dict[str, Any]:
-    """One valid parameter set (each distribution's low end / first choice), to check the mapping early."""
-    out: dict[str, Any] = {}
-    for name, distribution in space.distributions(config.task_names).items():
-        if isinstance(distribution, optuna.distributions.CategoricalDistribution):
-            out[name] = distribution.choices[0]
-        else:
-            out[name] = distribution.low
-    return out
+def preflight(
+    config: StudyConfig,
+    space: SearchSpace,
+    base: RunConfig,
+    seed: int | None = None,
+    *,
+    data: MultiTaskData | None = None,
+) -> MultiTaskData:
+    """Check a whole study before anything is written, and return its data (loaded once).
+
+    Resolves the run config of the study (the base config with the search space's fixed values)
+    and of the extreme values of every searched range (each low and high, each choice, and all
+    lows and all highs at once, per architecture, with the conditions that enable a parameter
+    met); loads the data and checks each objective is defined on it (both classes of a binary
+    task in the validation and test splits); checks each config against the data
+    (:func:`~mtlsearch.training.check_run`: monitor, optimiser, network, accelerator); builds the
+    sampler and asks it for parameters on a scratch in-memory study until past its random start
+    up; and builds the pruner. Any failure is one :class:`MtlsearchError` naming the file and the
+    field; what still fails later is a trial failure with its reason. ``data``: already loaded.
+    """
+    source = config.source or f"study {config.name!r}"
+    try:
+        data = prepare_data(base, data)  # a worker's data: the parent's, mapped (``data_folder``)
+        _check_objectives(config, data)
+        check_data(data)
+        check_run(base, data)
+    except MtlsearchError as error:
+        raise error.within(source) from None
+    space_file = str(space.source or f"search space {space.name!r}")
+    for label, params, build in _extreme_params(space, config.task_names):
+        try:
+            run = params_to_config(suggest_params(optuna.trial.FixedTrial(params), space, config.task_names), base)
+            if build:
+                check_run(run, data)
+            else:
+                check_training(run, data)
+        except MtlsearchError as error:
+            reason = f"{error.where}: {error.message}" if error.where else error.message
+            raise MtlsearchError(
+                f"{label} gives a run that cannot train: {reason}", where=space_file, fix=error.fix
+            ) from None
+    _try_sampler(config, space, seed)
+    study_hooks(config)  # builds the pruner and the hypervolume recorder
+    return data
+
+
+def _extreme_params(space: SearchSpace, task_names: Sequence[str]):
+    """``(label, params, build)`` for every extreme point of ``space``: per architecture, all lows,
+    all highs, and each parameter at each end (or choice) with the others low; ``build`` marks the
+    points whose network is worth building (all lows, all highs)."""
+    distributions = space.distributions(task_names)
+    specs = {key: spec for spec in space.params for key in spec.keys(task_names)}
+
+    def ends(d: optuna.distributions.BaseDistribution) -> tuple[Any, ...]:
+        if isinstance(d, optuna.distributions.CategoricalDistribution):
+            return d.choices
+        return (d.low, d.high)
+
+    for architecture in space.architectures:
+        for end, name in ((0, "lows"), (-1, "highs")):
+            params = {k: ends(d)[end] for k, d in distributions.items()}
+            yield (
+                f"{architecture} with every parameter at its {name[:-1]}",
+                {**params, "architecture": architecture},
+                True,
+            )
+        low = {k: ends(d)[0] for k, d in distributions.items()}
+        for key, d in distributions.items():
+            spec = specs[key]
+            if key == "architecture" or not spec._applies_to(architecture):
+                continue
+            enabled = {other: values[0] for other, values in spec.when}  # meet its conditions
+            for value in ends(d):
+                params = {**low, **enabled, "architecture": architecture, key: value}
+                yield f"{architecture} with {key} = {value!r}", params, False
+
+
+def _try_sampler(config: StudyConfig, space: SearchSpace, seed: int | None) -> None:
+    """Build the study's sampler and ask it for parameters on a scratch in-memory study: past the
+    random start up for TPE (``n_startup_trials``) and NSGA-II (its first generation), at most 60
+    trials, a few milliseconds each; once for GP (its model fit takes seconds) and random."""
+    options = config.sampler.options
+    startup = {"tpe": options.get("n_startup_trials", 10), "nsga2": options.get("population_size", 50)}
+    first = startup.get(config.sampler.name, 0)
+    n = min(60, first + 1) if isinstance(first, int) else 1
+    rng = np.random.default_rng(0)
+    where = f"{config.source or config.name}: sampler"
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with warnings.catch_warnings():  # Optuna's warnings about the options come once, in the run
+            warnings.simplefilter("ignore")
+            sampler = make_sampler(config, seed)
+            try:
+                scratch = optuna.create_study(directions=config.directions, sampler=sampler)
+                for _ in range(n):
+                    trial = scratch.ask()
+                    suggest_params(trial, space, config.task_names)
+                    scratch.tell(trial, rng.random(len(config.directions)).tolist())
+            except Exception as error:  # options Optuna takes at construction but trips over when sampling
+                reason = error.message if isinstance(error, MtlsearchError) else f"{error.__class__.__name__}: {error}"
+                raise MtlsearchError(
+                    f"the {config.sampler.name} sampler fails on this search space: {reason}",
+                    where=where,
+                    fix="check sampler.options against the sampler's documentation",
+                ) from None
+    finally:
+        optuna.logging.set_verbosity(level)
 
 
 @dataclass(frozen=True)
@@ -484,9 +634,11 @@ def _run_study(
 _INTERRUPTED_TRIALS: set[int] = set()  # numbers of this process's trials stopped by a signal
 
 
-class _NoInterruptTraceback(logging.Filter):
-    """Optuna logs a failed trial twice ("failed with parameters ... because of ...", "failed with
-    value None"); for a trial stopped by Ctrl-C or SIGTERM the command's own line says it all."""
+class _OneLineTrialFailures(logging.Filter):
+    """Optuna logs a failed trial with its traceback and then a second line ("failed with value
+    None"): a failed trial is one line, its reason (the traceback of an unexpected error is kept in
+    the trial's ``fail_traceback`` attribute); for a trial stopped by Ctrl-C or SIGTERM the
+    command's own line says it all."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
@@ -494,7 +646,11 @@ class _NoInterruptTraceback(logging.Filter):
         if record.exc_info and is_storage_failure(record.exc_info[1]):  # the worker's StorageLost line says it
             record.exc_info, record.exc_text = None, None
         message = record.getMessage()
-        return not any(message.startswith(f"Trial {n} failed") for n in _INTERRUPTED_TRIALS)
+        if any(message.startswith(f"Trial {n} failed") for n in _INTERRUPTED_TRIALS):
+            return False
+        if record.exc_info:
+            record.exc_info, record.exc_text = None, None
+        return not message.endswith("failed with value None.")
 
 
 class _NoLostStorageWarning(logging.Filter):
@@ -511,8 +667,8 @@ if not any(isinstance(f, _NoLostStorageWarning) for f in _RDB_LOGGER.filters):
     _RDB_LOGGER.addFilter(_NoLostStorageWarning())
 
 _OPTUNA_TRIAL_LOGGER = logging.getLogger("optuna.study._optimize")
-if not any(isinstance(f, _NoInterruptTraceback) for f in _OPTUNA_TRIAL_LOGGER.filters):
-    _OPTUNA_TRIAL_LOGGER.addFilter(_NoInterruptTraceback())
+if not any(isinstance(f, _OneLineTrialFailures) for f in _OPTUNA_TRIAL_LOGGER.filters):
+    _OPTUNA_TRIAL_LOGGER.addFilter(_OneLineTrialFailures())
 
 
 class _Interruptible:
@@ -551,9 +707,27 @@ def _worker(
     seed: int | None,
     threads: int,
     heartbeat: _Heartbeat,
+    data_folder: str | None = None,
 ) -> None:
     logging.getLogger("optuna").setLevel(logging.WARNING)
-    _run(_prepare(study, storage, seed), n_trials, timeout, seed, progress=False, threads=threads, heartbeat=heartbeat)
+    prepared = _prepare(study, storage, seed, data_folder)
+    _run(prepared, n_trials, timeout, seed, progress=False, threads=threads, heartbeat=heartbeat)
+
+
+def _check_arguments(*, n_trials: int | None, timeout: float | None, jobs: int, seed: int | None) -> None:
+    """The run's own arguments (command-line flags), before the study file is read."""
+    if (n_trials is not None and n_trials < 1) or jobs < 1:
+        raise MtlsearchError(
+            f"--n-trials and --jobs must be >= 1, got {n_trials} and {jobs}", where="command line", fix="use 1 or more"
+        )
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise MtlsearchError(
+            f"--timeout must be a finite number of seconds > 0, got {timeout}",
+            where="--timeout",
+            fix="e.g. --timeout 3600, or leave it out for no limit",
+        )
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise MtlsearchError(f"--seed must lie in 0..{MAX_SEED}, got {seed}", where="--seed", fix="e.g. --seed 0")
 
 
 def optimize(
@@ -584,14 +758,11 @@ def optimize(
 
     >>> study = optimize("ple", n_trials=2, storage="sqlite:///ple.db")  # doctest: +SKIP
     """
+    _check_arguments(n_trials=n_trials, timeout=timeout, jobs=jobs, seed=seed)
     prepared = _prepare(study, storage, seed)
     check_workers(prepared.storage_url, jobs)
     n_trials = prepared.config.n_trials if n_trials is None else n_trials
     timeout = prepared.config.timeout if timeout is None else timeout
-    if n_trials < 1 or jobs < 1:
-        raise MtlsearchError(
-            f"--n-trials and --jobs must be >= 1, got {n_trials} and {jobs}", where="command line", fix="use 1 or more"
-        )
     beat = _Heartbeat(heartbeat_interval or None, grace_period)
     if beat.interval and supports_heartbeat(prepared.storage_url):  # checks the heartbeat settings too
         storage = open_storage(prepared.storage_url, heartbeat_interval=beat.interval, grace_period=beat.grace_period)
@@ -627,14 +798,29 @@ def _optimize(
     shares = split_trials(n_trials, jobs)
     threads = SEARCH_THREADS
     base_seed = config.sampler.seed if seed is None else seed
-    args = [
-        (config, prepared.storage_url, share, timeout, base_seed, threads, beat)  # trial_seed sets each trial apart
-        for share in shares
-    ]
-    try:
-        run_workers(_worker, args, worker_gpus(len(shares), config.training.accelerator), what=f"study {config.name!r}")
-    except Interrupted as error:
-        raise Interrupted(error.signal_name, study_name=config.name, storage_url=prepared.storage_url) from None
+    # The encoded data, once, as .npy files that every worker maps copy-on-write: N workers share
+    # one copy in the page cache instead of each holding its own.
+    with tempfile.TemporaryDirectory(prefix="mtlsearch-data-") as data_folder:
+        prepared.data.save(data_folder)
+        prepared = dataclasses.replace(prepared, data=None)  # the parent's copy is no longer needed
+        args = [
+            (
+                config,
+                prepared.storage_url,
+                share,
+                timeout,
+                base_seed,  # trial_seed sets each trial apart
+                threads,
+                beat,
+                data_folder,
+            )
+            for share in shares
+        ]
+        try:
+            gpus = worker_gpus(len(shares), config.training.accelerator)
+            run_workers(_worker, args, gpus, what=f"study {config.name!r}")
+        except Interrupted as error:
+            raise Interrupted(error.signal_name, study_name=config.name, storage_url=prepared.storage_url) from None
     return optuna.load_study(study_name=config.name, storage=open_storage(prepared.storage_url))
 
 

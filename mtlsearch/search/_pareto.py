@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -103,6 +104,11 @@ def trial_row(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
     return row
 
 
+def _defined(row: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinite values as None (stored by older versions for an undefined test metric)."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
+
+
 def column_decimals(values: Sequence[Any], *, least: int = 4, most: int = 12) -> int:
     """Decimals that print a column's floats so that no two different values look equal.
 
@@ -122,10 +128,10 @@ def column_decimals(values: Sequence[Any], *, least: int = 4, most: int = 12) ->
 
 
 def format_trials(study: optuna.Study, trials: Sequence[FrozenTrial], fmt: str = "table") -> str:
-    """``table`` (aligned text), ``csv`` or ``json``."""
-    rows = [trial_row(study, t) for t in trials]
+    """``table`` (aligned text), ``csv`` or ``json`` (strict: an undefined value is ``null``)."""
+    rows = [_defined(trial_row(study, t)) for t in trials]
     if fmt == "json":
-        return json.dumps(rows, indent=2)
+        return json.dumps(rows, indent=2, allow_nan=False)  # strict JSON: an undefined metric is null
     columns: list[str] = []
     for row in rows:
         columns += [c for c in row if c not in columns]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any
 
 from mtlsearch._resources import find_yaml
 from mtlsearch._strict import from_plain, read_yaml, to_plain
-from mtlsearch.config import DataConfig, RunConfig, TaskConfig, TrainingConfig, resolve_file_paths
+from mtlsearch.config import MAX_SEED, DataConfig, RunConfig, TaskConfig, TrainingConfig, resolve_file_paths
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.search._constraints import ConstraintBound, check_constraints
 from mtlsearch.search._pruning import PruningConfig
@@ -38,6 +39,7 @@ from mtlsearch.search._pruning import PruningConfig
 __all__ = ["SAMPLERS", "ObjectiveSpec", "SamplerConfig", "StudyConfig", "load_study_config", "study_path"]
 
 SAMPLERS = ("tpe", "nsga2", "gp", "random")
+MAX_NAME_LENGTH = 200  # characters of a study name (a storage column, a file name in reports)
 # Sampler keyword arguments that take Python callables or objects: refused in a study file.
 _PYTHON_OBJECT_OPTIONS = (
     "constraints_func",
@@ -96,6 +98,14 @@ class SamplerConfig:
             raise MtlsearchError(
                 f"unknown sampler {self.name!r}", where="sampler.name", fix=f"use one of {', '.join(SAMPLERS)}"
             )
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            raise MtlsearchError(
+                f"seed must lie in 0..{MAX_SEED}, got {self.seed}", where="sampler.seed", fix="e.g. 0, or null"
+            )
+        if "seed" in self.options:
+            raise MtlsearchError(
+                "the seed goes in sampler.seed, not in its options", where="sampler.options.seed", fix="move it up"
+            )
         for key in _PYTHON_OBJECT_OPTIONS:
             if key in self.options:
                 raise MtlsearchError(
@@ -138,15 +148,34 @@ class StudyConfig:
             raise MtlsearchError("a task has two objectives", where="objectives", fix="list each task once")
         if self.n_trials < 1:
             raise MtlsearchError(f"n_trials must be >= 1, got {self.n_trials}", where="n_trials", fix="use 1 or more")
-        if self.timeout is not None and self.timeout <= 0:
-            raise MtlsearchError(f"timeout must be > 0, got {self.timeout}", where="timeout", fix="use seconds or null")
+        if self.timeout is not None and not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise MtlsearchError(
+                f"timeout must be a finite number of seconds > 0, got {self.timeout}",
+                where="timeout",
+                fix="use seconds or null",
+            )
+        if not 0 <= self.seed <= MAX_SEED:
+            raise MtlsearchError(f"seed must lie in 0..{MAX_SEED}, got {self.seed}", where="seed", fix="e.g. 0")
         if not self.name or any(c in self.name for c in "/\\:") or self.name.startswith("."):
             raise MtlsearchError(
                 f"study name {self.name!r} is empty or holds path characters",
                 where="name",
                 fix="use letters, digits, '-', '_' and '.'",
             )
+        if not self.name.isprintable() or self.name != self.name.strip() or len(self.name) > MAX_NAME_LENGTH:
+            raise MtlsearchError(
+                f"study name {self.name[:MAX_NAME_LENGTH]!r} holds a line break, a control character or outer "
+                f"spaces, or is longer than {MAX_NAME_LENGTH} characters",
+                where="name",
+                fix="use letters, digits, '-', '_' and '.'",
+            )
         self.pruning.check_budget(self.training.epochs)
+        if self.reference_point is not None and not all(map(math.isfinite, self.reference_point)):
+            raise MtlsearchError(
+                f"reference_point must hold finite numbers, got {list(self.reference_point)}",
+                where="reference_point",
+                fix="give finite values, or null",
+            )
         if self.reference_point is not None and len(self.reference_point) != len(self.objectives):
             raise MtlsearchError(
                 f"reference_point has {len(self.reference_point)} values for {len(self.objectives)} objectives",

@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mtlsearch.data import MultiTaskData, categorical_codes, numeric_values, value_as_text
+from mtlsearch.data import (
+    FeatureEncoder,
+    MultiTaskData,
+    categorical_codes,
+    encode_features,
+    numeric_values,
+    value_as_text,
+)
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.serving._formats import FORMATS, Predictor, load_artifact, onnx_missing
 
@@ -30,6 +37,8 @@ class ServingSchema:
     tasks: tuple[tuple[str, str], ...]  # (name, "binary" | "regression")
     id_columns: tuple[str, ...] = ()  # columns that identify a row, copied into predict's output
     value_features: tuple[tuple[str, str], ...] = ()  # (categorical, numeric column): derived if absent
+    # the training encoder (hashing, min_count, multi-valued columns); None for generated data
+    encoder: FeatureEncoder | None = None
 
     @classmethod
     def from_data(cls, data: MultiTaskData) -> ServingSchema:
@@ -40,10 +49,13 @@ class ServingSchema:
             tasks=tuple((t.name, t.type) for t in data.tasks),
             id_columns=tuple(getattr(data, "id_columns", ())),
             value_features=tuple(data.value_features),
+            encoder=data.encoder,
         )
 
     def to_json(self) -> dict[str, Any]:
+        encoder = {"encoder": self.encoder.to_dict()} if self.encoder is not None else {}
         return {
+            **encoder,
             "categorical": dict(zip(self.categorical, map(list, self.vocabularies))),
             "numeric": list(self.numeric),
             "tasks": [{"name": n, "type": t} for n, t in self.tasks],
@@ -63,6 +75,7 @@ class ServingSchema:
                 tasks=tuple((t["name"], t["type"]) for t in raw["tasks"]),
                 id_columns=tuple(raw.get("id_columns", ())),
                 value_features=tuple(raw.get("value_features", {}).items()),
+                encoder=FeatureEncoder.from_dict(raw["encoder"]) if "encoder" in raw else None,
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise MtlsearchError(
@@ -75,7 +88,8 @@ class ServingSchema:
     def columns(self) -> tuple[str, ...]:
         """The input columns a frame must hold: categorical (but derived ones), then numeric."""
         derived = dict(self.value_features)
-        return (*(c for c in self.categorical if c not in derived), *self.numeric)
+        categorical = [c.name for c in self.encoder.columns] if self.encoder is not None else self.categorical
+        return (*(c for c in categorical if c not in derived), *self.numeric)
 
     @property
     def task_names(self) -> tuple[str, ...]:
@@ -102,6 +116,9 @@ class ServingSchema:
         derived = {c: value_as_text(frame[n]) for c, n in self.value_features if c not in frame.columns}
         if derived:
             frame = frame.assign(**derived)
+        if self.encoder is not None:  # the one encoding training used
+            encoded = encode_features(frame, self.encoder, source=source)
+            return encoded.categorical.astype(np.int64), encoded.numeric
         codes = categorical_codes(frame, self.categorical, self.vocabularies)
         values = numeric_values(frame, self.numeric, source).astype(np.float32)
         return codes, values

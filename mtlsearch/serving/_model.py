@@ -8,12 +8,10 @@ import time
 import torch
 from torch import nn
 
-from mtlsearch.data import MultiTaskData, Split
+from mtlsearch.data import PAD, MultiTaskData, Split
 from mtlsearch.models import MultiTaskNetwork
 
 __all__ = ["PAD", "ServingModel", "code_bounds", "latency_ms", "raw_inputs", "task_outputs"]
-
-PAD = -1  # the code of an empty slot of a multi-valued column: kept as is, never mapped to OOV
 
 
 def task_outputs(logits: torch.Tensor, binary: torch.Tensor) -> torch.Tensor:
@@ -70,10 +68,13 @@ class ServingModel(nn.Module):
 
 
 def code_bounds(data: MultiTaskData) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per column of the code matrix ``(C,)``: the rows of its embedding table (OOV 0 included),
-    and whether ``PAD`` (an empty slot of a multi-valued column) is a valid code there (none yet)."""
-    sizes = torch.tensor(data.features.vocab_sizes, dtype=torch.int64)
-    return sizes, torch.zeros(len(sizes), dtype=torch.bool)
+    """Per column of the code matrix ``(C + slots,)``: the rows of its embedding table (OOV 0
+    included), and whether ``PAD`` (an empty slot of a multi-valued column) is a valid code there."""
+    sizes, pad_ok = list(data.features.vocab_sizes), [False] * data.features.n_categorical
+    for column in data.features.multi_valued:
+        sizes += [column.vocab_size] * column.max_len
+        pad_ok += [True] * column.max_len
+    return torch.tensor(sizes, dtype=torch.int64), torch.tensor(pad_ok, dtype=torch.bool)
 
 
 def raw_inputs(split: Split, data: MultiTaskData) -> tuple[torch.Tensor, torch.Tensor]:
@@ -82,7 +83,7 @@ def raw_inputs(split: Split, data: MultiTaskData) -> tuple[torch.Tensor, torch.T
     values = split.numeric.double() * data.numeric_std.double() + data.numeric_mean.double()  # (N, F)
     log1p = torch.tensor([name in data.log1p for name in data.features.numeric], dtype=torch.bool)
     values = torch.where(log1p, torch.expm1(values), values)
-    return split.categorical, values.float()
+    return split.categorical.long(), values.float()
 
 
 def latency_ms(model: nn.Module, example: tuple[torch.Tensor, ...], *, repeats: int = 30) -> float:

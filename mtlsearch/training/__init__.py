@@ -14,6 +14,10 @@ _SUBMODULES = {
         "UncertaintyBalancing",
         "make_balancing",
     ),
+    "_checks": (
+        "check_data",
+        "check_run",
+    ),
     "_metrics": (
         "METRIC_DIRECTIONS",
         "OBJECTIVE_METRIC",
@@ -29,6 +33,7 @@ _SUBMODULES = {
     "_train": (
         "TrainingProgress",
         "TrainResult",
+        "load_run",
         "make_trainer",
         "prepare_data",
         "train",
@@ -51,6 +56,9 @@ __all__ = [
     "TrainingDiverged",
     "TrainingProgress",
     "UncertaintyBalancing",
+    "check_data",
+    "check_run",
+    "load_run",
     "make_balancing",
     "make_optimizer",
     "make_trainer",

@@ -39,6 +39,7 @@ from mtlsearch.serving import (
     reference_scores,
     save_artifact,
 )
+from mtlsearch.training._metrics import strict_metrics
 from mtlsearch.training._train import TrainResult
 
 __all__ = ["WrittenArtifacts", "write_artifacts"]
@@ -128,9 +129,9 @@ def _write_all(result: TrainResult, folder: Path, data: MultiTaskData, formats: 
         "tolerance": PARITY_TOLERANCE,
         "max_abs_diff": parity,
     }
-    (folder / "metrics.json").write_text(json.dumps(summary, indent=2))
+    (folder / "metrics.json").write_text(json.dumps(summary, indent=2, allow_nan=False))  # strict JSON
     card = model_card(result, data, formats, parity)
-    (folder / "model_card.json").write_text(json.dumps(card, indent=2))
+    (folder / "model_card.json").write_text(json.dumps(card, indent=2, allow_nan=False))
     return parity
 
 
@@ -159,12 +160,13 @@ def model_card(
         if name == "onnx":
             entry["opset"] = ONNX_OPSET
         artifacts[name] = entry
+    validation, test = strict_metrics(result.validation), strict_metrics(result.test)  # undefined: None
     task_metrics = {
         t.name: {
             "type": t.type,
             "sample_space": t.sample_space,
-            "validation": {k.split("/", 1)[1]: v for k, v in result.validation.items() if k.startswith(f"{t.name}/")},
-            "test": {k.split("/", 1)[1]: v for k, v in result.test.items() if k.startswith(f"{t.name}/")},
+            "validation": {k.split("/", 1)[1]: v for k, v in validation.items() if k.startswith(f"{t.name}/")},
+            "test": {k.split("/", 1)[1]: v for k, v in test.items() if k.startswith(f"{t.name}/")},
         }
         for t in data.tasks
     }

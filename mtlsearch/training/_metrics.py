@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -10,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from mtlsearch.data import TaskSpec
 
-__all__ = ["METRIC_DIRECTIONS", "OBJECTIVE_METRIC", "task_losses", "task_metrics"]
+__all__ = ["METRIC_DIRECTIONS", "OBJECTIVE_METRIC", "strict_metrics", "task_losses", "task_metrics", "undefined"]
 
 OBJECTIVE_METRIC = {"binary": "auc", "regression": "mse"}  # what a study optimises per task type
 METRIC_DIRECTIONS = {"auc": "maximize", "logloss": "minimize", "mse": "minimize"}
@@ -49,3 +50,18 @@ def task_metrics(
             out[f"{task.name}/mse"] = float(losses[k])
     out["loss"] = float(losses.mean())
     return out
+
+
+def undefined(metrics: Mapping[str, float | None]) -> list[str]:
+    """The names of metrics that are NaN, infinite or missing (None)."""
+    return [name for name, value in metrics.items() if value is None or not math.isfinite(value)]
+
+
+def strict_metrics(metrics: Mapping[str, float | None]) -> dict[str, float | None]:
+    """``metrics`` with undefined values as ``None``: what strict JSON (``null``) can hold.
+
+    >>> strict_metrics({"vtr/auc": float("nan"), "loss": 0.5})
+    {'vtr/auc': None, 'loss': 0.5}
+    """
+    bad = set(undefined(metrics))
+    return {name: None if name in bad else value for name, value in metrics.items()}

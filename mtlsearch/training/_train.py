@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -17,15 +18,16 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from mtlsearch._interrupt import Signalled
 from mtlsearch._progress import ProgressLine
-from mtlsearch.config import RunConfig, TrainingConfig
+from mtlsearch.config import RunConfig, TrainingConfig, load_run_config
 from mtlsearch.data import BatchLoader, MultiTaskData, load_dataset
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.models import MultiTaskNetwork
+from mtlsearch.training._checks import build_network, build_trainer, check_run
 from mtlsearch.training._gates import GateSums
-from mtlsearch.training._metrics import task_metrics
+from mtlsearch.training._metrics import strict_metrics, task_metrics, undefined
 from mtlsearch.training._module import EpochCallback, MultiTaskModule
 
-__all__ = ["TrainResult", "TrainingProgress", "make_trainer", "prepare_data", "train"]
+__all__ = ["TrainResult", "TrainingProgress", "load_run", "make_trainer", "prepare_data", "train"]
 
 
 @dataclass
@@ -46,16 +48,21 @@ class TrainResult:
     validation_gates: GateSums | None = None
 
     def summary(self) -> dict[str, Any]:
+        """Plain data for ``metrics.json``: strict JSON, an undefined metric (NaN) is ``None``."""
         return {
-            "validation": self.validation,
-            "test": self.test,
+            "validation": strict_metrics(self.validation),
+            "test": strict_metrics(self.test),
             "best_epoch": self.best_epoch,
             "epochs": self.epochs,
             "n_parameters": self.n_parameters,
             "train_seconds": round(self.train_seconds, 3),
             "fit_seconds": round(self.fit_seconds, 3),
-            "history": self.history,
+            "history": [strict_metrics(epoch) for epoch in self.history],
         }
+
+    def undefined_metrics(self) -> list[str]:
+        """Validation and test metrics that came out undefined (NaN or infinite), as ``split TASK/METRIC``."""
+        return [f"{split} {name}" for split in ("validation", "test") for name in undefined(getattr(self, split))]
 
 
 def prepare_data(config: RunConfig, data: MultiTaskData | None = None) -> MultiTaskData:
@@ -67,15 +74,19 @@ def prepare_data(config: RunConfig, data: MultiTaskData | None = None) -> MultiT
     return data
 
 
-def _check_monitor(config: RunConfig, data: MultiTaskData) -> None:
-    monitor = config.training.monitor
-    valid = ["loss"] + [
-        f"{t.name}/{m}" for t in data.tasks for m in (("auc", "logloss") if t.type == "binary" else ("mse",))
-    ]
-    if monitor not in valid:
-        raise MtlsearchError(
-            f"unknown monitor {monitor!r}", where="training.monitor", fix=f"use one of {', '.join(valid)}"
-        )
+def load_run(path: str | os.PathLike[str]) -> tuple[RunConfig, MultiTaskData]:
+    """Read the training config at ``path``, load its data and check the run (:func:`check_run`):
+    what ``mtlsearch train`` does before training. Errors name the file and the field.
+
+    >>> config, data = load_run("runs/best.yaml")  # doctest: +SKIP
+    """
+    config = load_run_config(path)
+    try:
+        data = prepare_data(config)
+        check_run(config, data)
+    except MtlsearchError as error:
+        raise error.within(os.fspath(path)) from None
+    return config, data
 
 
 @contextmanager
@@ -172,9 +183,12 @@ def train(
     ...                             "training": {"epochs": 1}})
     >>> sorted(train(cfg).validation)
     ['loss', 'y1/mse', 'y2/mse']
+
+    Raises :class:`MtlsearchError` before training when the config does not fit the data (see
+    :func:`~mtlsearch.training.check_run`).
     """
     data = prepare_data(config, data)
-    _check_monitor(config, data)
+    check_run(config, data, build=False)  # bad settings are one MtlsearchError here, not a traceback mid-training
     if config.training.threads:
         torch.set_num_threads(config.training.threads)
     weights = {t.name: t for t in config.tasks}
@@ -182,7 +196,7 @@ def train(
     task_decays = [weights[t.name].decay if t.name in weights else 1.0 for t in data.tasks]
 
     pl.seed_everything(config.seed, verbose=False)
-    network = MultiTaskNetwork(config.model, data.features, len(data.tasks), products=data.products)
+    network = build_network(config, data)
     module = MultiTaskModule(network, data.tasks, config.training, task_weights, task_decays, epoch_callbacks)
     training = config.training
     train_loader = BatchLoader(data.train, training.batch_size, shuffle=True, seed=config.seed)
@@ -193,7 +207,7 @@ def train(
     tracker = TrainingProgress(line, epochs_are_steps=True) if line is not None else progress or None
     with _quiet_lightning(), line or contextlib.nullcontext():
         callbacks = [tracker] if tracker is not None else []
-        trainer = make_trainer(training, callbacks=callbacks)
+        trainer = build_trainer(config, callbacks=callbacks)
         start = time.perf_counter()
         try:
             trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)

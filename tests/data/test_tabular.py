@@ -183,7 +183,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_missing_column(tmp_path: Path) -> None:
     path = _write(tmp_path, _table().drop(columns="age"))
     message = _error(path=path, schema=SCHEMA)
-    assert message.startswith(f"{path} (train): column 'age' not found")
+    assert message.startswith(f"{path}: column 'age' not found")
 
 
 def test_nan_in_numeric_column(tmp_path: Path) -> None:
@@ -191,7 +191,7 @@ def test_nan_in_numeric_column(tmp_path: Path) -> None:
     table.loc[3, "price"] = np.nan  # row 3 is a validation row
     path = _write(tmp_path, table)
     message = _error(path=path, schema={**SCHEMA, "split": {"column": "split"}})
-    assert message.startswith(f"{path} (validation): numeric column 'price' has 1 NaN or non-numeric value(s)")
+    assert message.startswith(f"{path}: numeric column 'price' has 1 NaN or non-numeric value(s)")
 
 
 def test_nan_in_binary_label(tmp_path: Path) -> None:
@@ -199,7 +199,7 @@ def test_nan_in_binary_label(tmp_path: Path) -> None:
     table.loc[0, "click"] = np.nan
     path = _write(tmp_path, table)
     message = _error(path=path, schema={**SCHEMA, "split": {"column": "split"}})
-    assert message.startswith(f"{path} (train): task 'ctr': label column 'click' has 1 missing")
+    assert message.startswith(f"{path}: task 'ctr': label column 'click' has 1 missing")
 
 
 def test_binary_label_not_zero_one(tmp_path: Path) -> None:
@@ -207,9 +207,7 @@ def test_binary_label_not_zero_one(tmp_path: Path) -> None:
     table.loc[0, "click"] = 2.0
     path = _write(tmp_path, table)
     message = _error(path=path, schema={**SCHEMA, "split": {"column": "split"}})
-    assert message.startswith(
-        f"{path} (train): task 'ctr': binary label column 'click' holds 2.0; labels must be 0 or 1"
-    )
+    assert message.startswith(f"{path}: task 'ctr': binary label column 'click' holds 2.0; labels must be 0 or 1")
 
 
 def test_bad_mask_column(tmp_path: Path) -> None:
@@ -218,7 +216,7 @@ def test_bad_mask_column(tmp_path: Path) -> None:
     table.loc[0, "viewed"] = "yes"
     path = _write(tmp_path, table)
     message = _error(path=path, schema={**SCHEMA, "split": {"column": "split"}})
-    assert message.startswith(f"{path} (train): task 'watch': mask column 'viewed' must hold only 0 and 1")
+    assert message.startswith(f"{path}: task 'watch': mask column 'viewed' must hold only 0 and 1")
 
 
 def test_empty_split(tmp_path: Path) -> None:
@@ -281,7 +279,7 @@ def _task(**changes) -> list[dict]:
         ({**SCHEMA, "target": "x"}, "data.options.schema.target: unknown schema field 'target'"),
         (
             {**SCHEMA, "categorical": "user"},
-            "data.options.schema.categorical: expected a list of column names",
+            "data.options.schema.categorical: expected a list of columns",
         ),
         ({**SCHEMA, "numeric": ["price", 3]}, "data.options.schema.numeric: column name 3 is not"),
         ({**SCHEMA, "numeric": ["age", "age"]}, "data.options.schema.numeric: column 'age' is listed twice"),
@@ -342,7 +340,7 @@ def test_task_sample_space_must_be_a_binary_task(csv_file: Path) -> None:
         {"name": "cvr", "type": "binary", "label": "purchase", "sample_space": "watch"},
     ]
     message = _error(path=str(csv_file), schema={**SCHEMA, "tasks": tasks})
-    assert message.startswith(f"{csv_file} (train): task 'cvr': sample space refers to 'watch'")
+    assert message.startswith(f"{csv_file}: task 'cvr': sample space refers to 'watch'")
 
 
 def test_schema_file_errors(csv_file: Path, tmp_path: Path) -> None:
