@@ -1089,7 +1089,7 @@ def test_kind3_in_memory_storage_with_several_jobs_is_a_usage_error_saying_why(t
 # Kind 4b: resuming a study on changed data
 
 
-def _schema_study(tiny, folder: Path) -> tuple[str, Path, Path]:
+def _kind4b_study(tiny, folder: Path) -> tuple[str, Path, Path]:
     """The small study on a CSV table whose schema is a file beside the study."""
     import yaml
 
@@ -1111,7 +1111,7 @@ def test_kind4b_a_changed_data_file_is_refused_like_a_changed_study_file(
     edit, tiny_template, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.chdir(tmp_path)
-    study, schema, table = _schema_study(tiny_template, tmp_path)
+    study, schema, table = _kind4b_study(tiny_template, tmp_path)
     storage = f"sqlite:///{tmp_path / 'data.db'}"
     assert main(_optimize(study, "--storage", storage)) == 0
     capsys.readouterr()
@@ -1133,7 +1133,7 @@ def test_kind4b_a_changed_data_file_is_refused_like_a_changed_study_file(
 
 def test_kind4b_a_study_stored_without_the_data_fingerprint_still_resumes(tiny_template, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    study, _, _ = _schema_study(tiny_template, tmp_path)
+    study, _, _ = _kind4b_study(tiny_template, tmp_path)
     db = tmp_path / "old.db"
     assert main(_optimize(study, "--storage", f"sqlite:///{db}")) == 0
     with sqlite3.connect(db) as connection:  # as an earlier release stored it
