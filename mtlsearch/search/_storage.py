@@ -272,7 +272,9 @@ def _create_rdb_storage(url: str, engine_kwargs: dict, heartbeat: dict) -> optun
     Optuna creates its tables with ``CREATE TABLE`` statements that race when several processes
     start on a fresh database: PostgreSQL answers the loser with a ``UniqueViolation`` on
     ``pg_type_typname_nsp_index`` (or "already exists"), SQLite with "table ... already exists"
-    or "database is locked". Once the winner has committed, a new attempt finds the tables.
+    or "database is locked", and both with a unique-constraint failure on ``alembic_version``
+    when two processes insert the schema's version row. Once the winner has committed, a new
+    attempt finds the tables and the row.
     """
     import optuna
 
@@ -283,7 +285,9 @@ def _create_rdb_storage(url: str, engine_kwargs: dict, heartbeat: dict) -> optun
                 return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **heartbeat)
         except Exception as error:  # SQLAlchemy's errors, or Optuna's and Alembic's wrapping them
             text = str(error).lower()
-            racing = any(s in text for s in ("already exists", "duplicate key", "uniqueviolation", "locked"))
+            racing = any(
+                s in text for s in ("already exists", "duplicate key", "uniqueviolation", "unique constraint", "locked")
+            )
             if not racing or attempt == _SCHEMA_ATTEMPTS - 1:
                 raise
             time.sleep(0.2 * (attempt + 1) + random.random() * 0.3)

@@ -49,17 +49,7 @@ sys.exit(main(sys.argv[2:]))
 
 @pytest.mark.parametrize(
     "kind",
-    [
-        "postgresql",
-        pytest.param(
-            "sqlite",
-            marks=pytest.mark.xfail(
-                reason="known: on a fresh SQLite file one of three simultaneous first starts can still fail "
-                "with 'cannot open storage' (cause not yet found; issue 13 kind 4)",
-                strict=False,
-            ),
-        ),
-    ],
+    ["postgresql", "sqlite"],
 )
 def test_three_commands_started_at_once_on_a_fresh_database_all_succeed_without_repeats(
     kind, request, tiny_study, tmp_path
