@@ -12,13 +12,28 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["Signalled", "cooperative_signals", "raise_if_interrupted"]
+__all__ = ["Signalled", "cooperative_signals", "raise_if_interrupted", "set_signal_namer", "signal_label"]
 
 _pending: list[str] = []  # the name of the first signal received inside cooperative_signals
 _depth = [0]  # nesting of cooperative_signals blocks: the outermost one starts and ends clean
+_namer: list[Callable[[str], str]] = []  # how a received signal is named (a worker: its parent's signal)
+
+
+def set_signal_namer(namer: Callable[[str], str] | None) -> None:
+    """Name received signals with ``namer(name)`` instead of their own name (``None`` resets).
+
+    A worker process is stopped by its parent with SIGTERM whatever the user sent the parent;
+    the worker names the parent's signal so that its interrupted trial says what the user did.
+    """
+    _namer[:] = [namer] if namer is not None else []
+
+
+def signal_label(name: str) -> str:
+    """The name a received signal ``name`` is reported under (see :func:`set_signal_namer`)."""
+    return _namer[0](name) if _namer else name
 
 
 class Signalled(BaseException):
@@ -56,7 +71,7 @@ def cooperative_signals(*, immediate: bool = False) -> Iterator[None]:
     def handler(signum: int, frame: Any) -> None:
         if _pending:
             return
-        _pending.append(signal.Signals(signum).name)
+        _pending.append(signal_label(signal.Signals(signum).name))
         if immediate:
             raise Signalled(_pending[0])
 

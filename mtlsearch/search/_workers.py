@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mtlsearch._interrupt import Signalled, cooperative_signals
+from mtlsearch._interrupt import Signalled, cooperative_signals, set_signal_namer
 from mtlsearch.errors import MtlsearchError
 
 __all__ = [
@@ -76,10 +76,17 @@ class WorkerReport:
     message: str = ""
 
 
-def _entry(target: Callable[..., None], args: tuple, index: int, gpu: str | None, reports: Any) -> None:
-    """A worker's main: run ``target(*args)`` and report how it ended, without a traceback."""
+def _entry(
+    target: Callable[..., None], args: tuple, index: int, gpu: str | None, reports: Any, stop_reason: Any
+) -> None:
+    """A worker's main: run ``target(*args)`` and report how it ended, without a traceback.
+
+    ``stop_reason`` is a shared byte array where the parent writes the signal it received before
+    it stops the worker with SIGTERM; the worker's interrupted trial is then named after it.
+    """
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+    set_signal_namer(lambda name: stop_reason.value.decode() or name)
     try:
         with cooperative_signals(immediate=True):  # until the run installs its cooperative handler
             target(*args)
@@ -109,8 +116,9 @@ def run_workers(
     """
     context = multiprocessing.get_context("spawn")
     reports = context.Queue()
+    stop_reason = context.Array("c", 16)  # the signal the parent received, for the workers' trials
     workers = [
-        context.Process(target=_entry, args=(target, args, i, gpu, reports), name=f"mtlsearch-worker-{i}")
+        context.Process(target=_entry, args=(target, args, i, gpu, reports, stop_reason), name=f"mtlsearch-worker-{i}")
         for i, (args, gpu) in enumerate(zip(args_per_worker, gpus))
     ]
     try:
@@ -121,6 +129,7 @@ def run_workers(
                 worker.join()
     except (KeyboardInterrupt, Signalled) as error:
         name = getattr(error, "signal_name", "SIGINT")
+        stop_reason.value = name.encode()
         _stop(workers)
         raise Interrupted(name) from None
     received: dict[int, WorkerReport] = {}
@@ -163,7 +172,7 @@ def _stop(workers: list[Any]) -> None:
     """Ask running workers to stop (SIGTERM), wait for their clean-up, then kill stragglers.
 
     SIGTERM, not the parent's SIGINT: a worker still starting up would print a KeyboardInterrupt
-    traceback. So a worker's interrupted trial says ``interrupted by SIGTERM`` after a Ctrl-C.
+    traceback. The parent's own signal is in ``stop_reason``, so the trial still says SIGINT.
     """
     previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

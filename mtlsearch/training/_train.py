@@ -16,7 +16,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from mtlsearch._interrupt import Signalled
+from mtlsearch._interrupt import Signalled, signal_label
 from mtlsearch._progress import ProgressLine
 from mtlsearch.config import RunConfig, TrainingConfig, load_run_config
 from mtlsearch.data import BatchLoader, MultiTaskData, load_dataset
@@ -213,8 +213,9 @@ def train(
             trainer.fit(module, train_dataloaders=train_loader, val_dataloaders=val_loader)
         except SIGTERMException:
             # Lightning catches SIGTERM itself and ends the process with SystemExit(0), which
-            # would leave a search's trial RUNNING: report it as the signal it is.
-            raise Signalled("SIGTERM") from None
+            # would leave a search's trial RUNNING: report it as the signal it is (in a worker,
+            # the signal its parent received).
+            raise Signalled(signal_label("SIGTERM")) from None
         fit_seconds = time.perf_counter() - start
         if module.best_state is not None:
             network.load_state_dict(module.best_state)
