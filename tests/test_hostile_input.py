@@ -663,6 +663,7 @@ KIND_5: list[Case] = [
     ("negative-seed", lambda d, study: _optimize(study(), "--seed", "-1"), "--seed must lie in 0..", 1),
     ("n-trials-not-a-number", lambda d, study: _optimize(study(), "--n-trials", "many"), "invalid int value", 2),
     ("unknown-flag", lambda d, study: _optimize(study(), "--turbo"), "unrecognized arguments", 2),
+    ("abbreviated-flag", lambda d, study: _optimize(study(), "--n-trial", "1"), "unrecognized arguments", 2),
     (
         "heartbeat-longer-than-grace",
         lambda d, study: _optimize(study(), "--heartbeat-interval", "30", "--grace-period", "10"),

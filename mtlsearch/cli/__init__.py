@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from mtlsearch import __version__
@@ -27,12 +28,26 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
+    # A typo such as --n-trial must be a usage error, not silently taken for --n-trials.
+    for command_parser in (parser, *subparsers.choices.values()):
+        command_parser.allow_abbrev = False
     return parser
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Our own warnings (data, export) as one line without the source location Python adds."""
+    if category.__module__.startswith("mtlsearch"):
+        return f"mtlsearch: warning: {message}\n"
+    return _python_format(message, category, filename, lineno, line)
+
+
+_python_format = warnings.formatwarning
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 bad input, 2 bad usage, 130 interrupted)."""
     args = build_parser().parse_args(argv)
+    previous_format, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     try:
         return args.run(args) or 0
     except MtlsearchError as error:
@@ -41,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as error:
         print(f"mtlsearch {args.command}: {_interrupted(args, error)}", file=sys.stderr)
         return getattr(error, "exit_code", 130)
+    finally:
+        warnings.formatwarning = previous_format
 
 
 def _interrupted(args: argparse.Namespace, error: KeyboardInterrupt) -> str:

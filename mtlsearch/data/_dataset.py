@@ -545,8 +545,12 @@ def from_frames(
     source: str,
     log1p: Sequence[str] = (),
     multi_valued: Sequence[CategoricalColumn] = (),
+    split_sources: Mapping[str, str] | None = None,
 ) -> MultiTaskData:
     """Encode ``frames`` (keys ``train``, ``validation``, ``test``) into tensors.
+
+    ``split_sources`` names each split's own file where the splits come from separate files,
+    so that a warning about a held-out split names that file rather than ``source``.
 
     Vocabularies and numeric statistics come from train only. ``categorical`` holds column
     names or :class:`CategoricalColumn` options; ``multi_valued`` the multi-valued columns.
@@ -565,7 +569,8 @@ def from_frames(
     for split_name in ("validation", "test"):
         where = f"{source} ({split_name})"
         encoded = encode_features(frames[split_name], encoder, source=where, standardise=True)
-        warn_unseen(encoder, encoded.categorical, where)
+        own_file = (split_sources or {}).get(split_name, source)
+        warn_unseen(encoder, encoded.categorical, f"{own_file} ({split_name})")
         splits[split_name] = _split_tensors(encoded, *_task_arrays(frames[split_name], tasks, where))
     return _data(name, encoder, tasks, splits)
 

@@ -172,7 +172,7 @@ def tabular(
     data_name = name or Path(source).name.split(".")[0] or "tabular"
     try:
         if separate:
-            return from_frames(data_name, frames, **columns)
+            return from_frames(data_name, frames, **columns, split_sources=files)
         return from_table(data_name, frame, rows, **columns, consume=True)
     except MtlsearchError as error:
         raise _naming_file(error, source, files) from None

@@ -346,3 +346,20 @@ def test_bad_schema_is_one_line_naming_column_and_fix(tmp_path: Path, overrides:
     message = _error(path=_csv(tmp_path), schema=_schema(**overrides))
     assert message.startswith(expected), message
     assert "(fix: " in message
+
+
+def test_unseen_warning_names_the_held_out_split_s_own_file(tmp_path: Path) -> None:
+    """With separate files, the warning names the validation file, not the train file."""
+    table = _table()
+    table.loc[table["split"] != "train", "item"] += 500  # every held-out ID is new
+    paths = {}
+    for split_name, file_name in (("train", "tr.csv"), ("validation", "va.csv"), ("test", "te.csv")):
+        paths[split_name] = str(tmp_path / file_name)
+        table[table["split"] == split_name].drop(columns="split").to_csv(paths[split_name], index=False)
+    schema = {key: value for key, value in _schema(multi_valued=[]).items() if key != "split"}
+    with pytest.warns(UnseenCategoriesWarning) as caught:
+        tabular(path=paths["train"], validation_path=paths["validation"], test_path=paths["test"], schema=schema)
+    messages = [str(w.message) for w in caught]
+    assert any(m.startswith(f"{paths['validation']} (validation): 100%") for m in messages), messages
+    assert any(m.startswith(f"{paths['test']} (test): 100%") for m in messages), messages
+    assert not any(paths["train"] in m for m in messages), messages
