@@ -50,6 +50,6 @@ def test_family_plus_trials_record_architecture_balancing_and_fusion_gates(tiny_
 
 
 def test_shipped_family_plus_studies_load():
-    for name in ("family-plus", "census-family-plus"):
+    for name in ("family-plus", "census-family-plus", "video-4task-plus"):
         config = load_study_config(name)
         assert config.search_space == "family-plus"
