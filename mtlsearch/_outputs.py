@@ -24,14 +24,17 @@ def _blocking_parent(path: Path) -> Path | None:
     return None
 
 
-def check_output_file(path: str | os.PathLike[str], *, where: str) -> Path:
-    """``path`` as a file to (over)write: not a folder, not below a file, its folder writable if it exists."""
+def check_output_file(path: str | os.PathLike[str], *, where: str, example: str = "best.yaml") -> Path:
+    """``path`` as a file to (over)write: not a folder, not below a file, its folder writable if it exists.
+
+    ``example`` is the file name the fix suggests (``best.yaml`` for export, ``report.html``...).
+    """
     if not os.fspath(path).strip():
-        raise MtlsearchError("the output file is empty", where=where, fix="name a file, e.g. best.yaml")
+        raise MtlsearchError("the output file is empty", where=where, fix=f"name a file, e.g. {example}")
     path = Path(path).expanduser()
     if path.is_dir():
         raise MtlsearchError(
-            f"{os.fspath(path) or repr('')} is a folder, not a file", where=where, fix="name a file, e.g. best.yaml"
+            f"{os.fspath(path) or repr('')} is a folder, not a file", where=where, fix=f"name a file, e.g. {example}"
         )
     blocking = _blocking_parent(path)
     if blocking is not None:

@@ -717,7 +717,7 @@ KIND_5: list[Case] = [
     (
         "report-out-is-a-folder",
         lambda d, study: ["report", "--study", "tiny", "--out", str(d)],
-        "is a folder, not a file",
+        "is a folder, not a file (fix: name a file, e.g. report.html)",
         1,
     ),
     (

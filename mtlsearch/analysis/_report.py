@@ -433,7 +433,10 @@ def write_report(study_name: str, out: str | Path, *, storage: str | None = None
     """
     if fmt not in FORMATS:
         raise MtlsearchError(f"unknown format {fmt!r}", where="--format", fix=f"use one of {', '.join(FORMATS)}")
-    (check_output_dir if fmt == "png" else check_output_file)(out, where="--out")  # before any work
+    if fmt == "png":  # before any work
+        check_output_dir(out, where="--out")
+    else:
+        check_output_file(out, where="--out", example="report.html")
     study = load_study(study_name, storage)
     figures, notes = _build(study)
     out = Path(out)
