@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import os
 import platform
 import statistics
 from pathlib import Path
 
 import torch
+import yaml
 
-from mtlsearch.config import RunConfig, run_config_from_dict
+from mtlsearch.config import DataConfig, RunConfig, run_config_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MTLSEARCH_DATA_DIR", str((ROOT.parent / "shared" / "data").resolve()))
@@ -44,3 +47,30 @@ def machine() -> str:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def add_study_overrides(parser: argparse.ArgumentParser) -> None:
+    """``--n-samples``, ``--epochs`` and ``--data-option KEY=VALUE``: shrink a study for a benchmark."""
+    parser.add_argument("--n-samples", type=int, help="override the data set's n_samples (synthetic data)")
+    parser.add_argument("--epochs", type=int, help="override the per-trial epochs")
+    parser.add_argument("--data-option", action="append", default=[], help="KEY=VALUE (YAML) for the data set")
+
+
+def study_with_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The study file ``args.study`` with the overrides of :func:`add_study_overrides` applied;
+    a malformed ``--data-option`` is a usage error (``parser.error``)."""
+    from mtlsearch.search import load_study_config
+
+    config = load_study_config(args.study)
+    options = dict(config.data.options)
+    if args.n_samples:
+        options["n_samples"] = args.n_samples
+    for option in args.data_option:
+        key, equals, value = option.partition("=")
+        if not (key and equals):
+            parser.error(f"--data-option {option!r}: write KEY=VALUE, e.g. max_rows=10000")
+        options[key] = yaml.safe_load(value)
+    config = dataclasses.replace(config, data=DataConfig(config.data.name, options))
+    if args.epochs:
+        config = dataclasses.replace(config, training=dataclasses.replace(config.training, epochs=args.epochs))
+    return config

@@ -28,13 +28,11 @@ from pathlib import Path
 import numpy as np
 import optuna
 import torch
-import yaml
-from _common import machine
+from _common import add_study_overrides, machine, study_with_overrides
 
 from mtlsearch.analysis import hypervolume, mtl_gain, reference_point
-from mtlsearch.config import DataConfig
 from mtlsearch.models import ModelConfig
-from mtlsearch.search import load_study_config, optimize, params_to_config
+from mtlsearch.search import optimize, params_to_config
 from mtlsearch.training import prepare_data, train
 
 
@@ -77,26 +75,13 @@ def main() -> None:
     parser.add_argument("--baseline-space", default="family")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--trials", type=int, default=30)
-    parser.add_argument("--n-samples", type=int, help="override the data set's n_samples (synthetic data)")
-    parser.add_argument("--epochs", type=int, help="override the per-trial epochs")
-    parser.add_argument("--data-option", action="append", default=[], help="KEY=VALUE (YAML) for the data set")
+    add_study_overrides(parser)
     parser.add_argument("--save", type=Path, help="also write every run's trials to this JSON file")
     parser.add_argument("--load", type=Path, help="report on the runs a --save wrote instead of running")
     args = parser.parse_args()
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    config = load_study_config(args.study)
-    options = dict(config.data.options)
-    if args.n_samples:
-        options["n_samples"] = args.n_samples
-    for option in args.data_option:
-        key, equals, value = option.partition("=")
-        if not (key and equals):
-            parser.error(f"--data-option {option!r}: write KEY=VALUE, e.g. max_rows=10000")
-        options[key] = yaml.safe_load(value)
-    config = dataclasses.replace(config, data=DataConfig(config.data.name, options))
-    if args.epochs:
-        config = dataclasses.replace(config, training=dataclasses.replace(config.training, epochs=args.epochs))
+    config = study_with_overrides(parser, args)
     spaces = [config.search_space, args.baseline_space]
     if args.load:
         runs = json.loads(args.load.read_text())

@@ -30,12 +30,11 @@ from pathlib import Path
 import optuna
 import torch
 import yaml
-from _common import machine
+from _common import add_study_overrides, machine, study_with_overrides
 
 from mtlsearch.analysis import hypervolume, reference_point
-from mtlsearch.config import DataConfig
 from mtlsearch.errors import MtlsearchError
-from mtlsearch.search import SamplerConfig, load_study_config, make_sampler, optimize
+from mtlsearch.search import SamplerConfig, make_sampler, optimize
 
 
 def parse_sampler(spec: str, study_sampler: SamplerConfig) -> tuple[str, dict]:
@@ -73,26 +72,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--random-trials", type=int, default=90)
     parser.add_argument("--samplers", nargs="+", default=["tpe", "nsga2", "gp"])
-    parser.add_argument("--n-samples", type=int, help="override the data set's n_samples (synthetic data)")
-    parser.add_argument("--epochs", type=int, help="override the per-trial epochs")
-    parser.add_argument("--data-option", action="append", default=[], help="KEY=VALUE (YAML) for the data set")
+    add_study_overrides(parser)
     parser.add_argument("--parallel", type=int, default=1, help="runs at once, one process each")
     parser.add_argument("--save", type=Path, help="also write every run's objective values to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    config = load_study_config(args.study)
-    options = dict(config.data.options)
-    if args.n_samples:
-        options["n_samples"] = args.n_samples
-    for option in args.data_option:
-        key, equals, value = option.partition("=")
-        if not (key and equals):
-            parser.error(f"--data-option {option!r}: write KEY=VALUE, e.g. max_rows=10000")
-        options[key] = yaml.safe_load(value)
-    config = dataclasses.replace(config, data=DataConfig(config.data.name, options))
-    if args.epochs:
-        config = dataclasses.replace(config, training=dataclasses.replace(config.training, epochs=args.epochs))
+    config = study_with_overrides(parser, args)
     for spec in args.samplers:  # a bad name or option is a usage error before any run
         name, options = parse_sampler(spec, config.sampler)
         try:

@@ -126,29 +126,24 @@ class TrainingConfig:
                 raise MtlsearchError(
                     f"{name} must be >= 0, got {getattr(self, name)}", where=f"training.{name}", fix="use 0 or more"
                 )
-        if self.optimizer not in OPTIMIZERS:
-            raise MtlsearchError(
-                f"unknown optimizer {self.optimizer!r}",
-                where="training.optimizer",
-                fix=f"use one of {', '.join(OPTIMIZERS)}",
-            )
-        if self.loss_balancing not in LOSS_BALANCING:
-            raise MtlsearchError(
-                f"unknown loss_balancing {self.loss_balancing!r}",
-                where="training.loss_balancing",
-                fix=f"use one of {', '.join(LOSS_BALANCING)}",
-            )
+        named = {
+            "optimizer": OPTIMIZERS,
+            "loss_balancing": LOSS_BALANCING,
+            "lr_schedule": LR_SCHEDULES,
+            "accelerator": ACCELERATORS,
+        }
+        for name, choices in named.items():
+            if getattr(self, name) not in choices:
+                raise MtlsearchError(
+                    f"unknown {name} {getattr(self, name)!r}",
+                    where=f"training.{name}",
+                    fix=f"use one of {', '.join(choices)}",
+                )
         if not (math.isfinite(self.gradnorm_alpha) and self.gradnorm_alpha >= 0):
             raise MtlsearchError(
                 f"gradnorm_alpha must be a number >= 0, got {self.gradnorm_alpha}",
                 where="training.gradnorm_alpha",
                 fix="e.g. 1.5 (the GradNorm paper uses 0.12 to 3.0)",
-            )
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise MtlsearchError(
-                f"unknown lr_schedule {self.lr_schedule!r}",
-                where="training.lr_schedule",
-                fix=f"use one of {', '.join(LR_SCHEDULES)}",
             )
         task, slash, metric = self.monitor.rpartition("/")
         if self.monitor != "loss" and not (slash and task and metric in MONITOR_METRICS):
@@ -156,12 +151,6 @@ class TrainingConfig:
                 f"unknown monitor {self.monitor!r}",
                 where="training.monitor",
                 fix=f"use loss or TASK/METRIC with METRIC one of {', '.join(MONITOR_METRICS)}, e.g. vtr/auc",
-            )
-        if self.accelerator not in ACCELERATORS:
-            raise MtlsearchError(
-                f"unknown accelerator {self.accelerator!r}",
-                where="training.accelerator",
-                fix=f"use one of {', '.join(ACCELERATORS)}",
             )
 
 
