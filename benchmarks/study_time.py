@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
+import json
 import os
 import resource
 import subprocess
@@ -57,7 +57,58 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_arm(study: str, n_trials: int | None, threads: int, busy: int) -> dict[str, float | str]:
+# Runs in the CLI's process (``python -c PROBE ARGS...``, PYTHONPATH set to the checkout
+# under test): times the imports ``optimize`` needs, then wraps a few functions with timers and runs
+# the CLI as ``cli.py`` would. Only names present in every measured checkout are wrapped; a wrapped
+# call nested in another of the same part is counted once.
+PROBE = r"""
+import json, sys, time
+start_wall, start_cpu = time.time(), time.process_time()
+t = time.perf_counter()
+import mtlsearch.cli, mtlsearch.cli._optimize, mtlsearch.search._optimize as o, mtlsearch.training._train as tr
+import mtlsearch.analysis._hypervolume as hv
+import mtlsearch.search
+imports = time.perf_counter() - t
+sums, active = {}, set()
+
+def timed(owner, name, part):
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        if part in active:
+            return original(*args, **kwargs)
+        active.add(part)
+        t = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            active.discard(part)
+            sums[part] = sums.get(part, 0.0) + time.perf_counter() - t
+            sums[part + "_end"] = time.time()
+
+    setattr(owner, name, wrapper)
+
+timed(o, "prepare_data", "data")
+timed(mtlsearch.search, "optimize", "optimize")
+timed(o, "preflight", "preflight")
+timed(o, "open_storage", "storage")
+timed(o, "create_or_load_study", "storage")
+timed(o, "suggest_params", "suggest")
+timed(o, "train", "train")
+timed(o.Objective, "_train", "objective")
+timed(tr, "build_trainer", "trainer")
+timed(tr, "_score", "test")
+timed(hv.HypervolumeRecorder, "__call__", "hypervolume")
+sys.argv = ["cli.py", *sys.argv[1:]]
+code = mtlsearch.cli.main()
+marks = {"start": start_wall, "imports": imports, **sums, "end": time.time(), "cpu": time.process_time() - start_cpu}
+with open(MARKS, "w") as f:
+    json.dump(marks, f)
+sys.exit(code)
+"""
+
+
+def run_arm(study: str, n_trials: int | None, threads: int, busy: int, checkout: Path = ROOT) -> dict[str, float | str]:
     source = load_study_config(study).source
     plain = yaml.safe_load(Path(source).read_text())
     plain["training"] = {**plain.get("training", {}), "threads": threads}
@@ -71,17 +122,19 @@ def run_arm(study: str, n_trials: int | None, threads: int, busy: int) -> dict[s
             if "/" in space or space.endswith((".yaml", ".yml")):
                 plain["search_space"] = str((Path(source).parent / space).resolve())
             file.write_text(yaml.safe_dump(plain))
-            command = [sys.executable, str(ROOT / "cli.py"), "optimize", "--study", str(file), "--no-progress"]
+            marks_file = Path(folder) / "marks.json"
+            probe = PROBE.replace("MARKS", repr(str(marks_file)))
+            command = [sys.executable, "-c", probe, "optimize", "--study", str(file), "--no-progress"]
             if n_trials:
                 command += ["--n-trials", str(n_trials)]
+            env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(checkout)}
             load_before, cpu_before = loadavg(), child_cpu()
-            start_clock, start = datetime.datetime.now(), time.perf_counter()
-            subprocess.run(
-                command, cwd=folder, check=True, capture_output=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}
-            )
+            start, start_clock = time.perf_counter(), time.time()
+            subprocess.run(command, cwd=folder, check=True, capture_output=True, env=env)
             wall = time.perf_counter() - start
             cpu = child_cpu() - cpu_before
             load_after = loadavg()
+            marks = json.loads(marks_file.read_text())
             stored = optuna.load_study(study_name=plain["name"], storage=f"sqlite:///{Path(folder) / 'mtlsearch.db'}")
             trials = [t for t in stored.trials if t.state.is_finished() and t.datetime_complete]
     finally:
@@ -91,32 +144,45 @@ def run_arm(study: str, n_trials: int | None, threads: int, busy: int) -> dict[s
     walls = [(t.datetime_complete - t.datetime_start).total_seconds() for t in trials]
     loops = sum(t.user_attrs.get("train_seconds", 0.0) for t in trials)
     fits = sum(t.user_attrs.get("fit_seconds", 0.0) for t in trials)
-    before = (min(t.datetime_start for t in trials) - start_clock).total_seconds()
-    return {
+    first = min(t.datetime_start for t in trials).timestamp()  # naive local time, as Optuna stores it
+    python = marks["start"] - start_clock  # the interpreter's own start-up, before the probe's first line
+    before = first - start_clock
+    parts = {
         "trials": len(trials),
         "wall": wall,
         "cpu": cpu,
-        "before": before,
         "loops": loops,
         "fit_rest": fits - loops,
         "trial_rest": sum(walls) - fits,
-        "between": wall - before - sum(walls),
         "load": f"{load_before} -> {load_after}",
+        "imports": marks["imports"],
+        "data": marks.get("data", 0.0),
+        "preflight": marks.get("preflight", 0.0) - marks.get("data", 0.0),
+        "suggest": marks.get("suggest", 0.0),
+        "trainer": marks.get("trainer", 0.0),
+        "test": marks.get("test", 0.0),
+        "attrs": marks.get("objective", 0.0) - marks.get("suggest", 0.0) - marks.get("train", 0.0),
+        "hypervolume": marks.get("hypervolume", 0.0),
     }
+    parts["before"] = before
+    parts["python"] = python
+    parts["start_rest"] = before - python - parts["imports"] - marks.get("preflight", 0.0)
+    parts["between"] = wall - before - sum(walls)
+    last = max(t.datetime_complete for t in trials).timestamp()
+    parts["in_between"] = last - first - sum(walls)  # sampler start-up of each trial, callbacks
+    parts["last_callbacks"] = marks["optimize_end"] - last  # the last trial's callbacks, closing
+    parts["table"] = marks["end"] - marks["optimize_end"]  # the command's Pareto table
+    parts["exit"] = start_clock + wall - marks["end"]  # interpreter shut-down after the CLI returned
+    return parts
 
 
-def measure_alone(study: str) -> tuple[float, float]:
-    """The CLI's imports in a fresh process, and the study's data set loaded in this one (seconds)."""
-    code = (
-        "import time; t = time.perf_counter(); import mtlsearch.cli, mtlsearch.search, mtlsearch.training; "
-        "print(time.perf_counter() - t)"
-    )
-    run = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+def measure_alone(study: str) -> float:
+    """The study's data set loaded in this process (seconds)."""
     from mtlsearch.training import prepare_data
 
     start = time.perf_counter()
     prepare_data(load_study_config(study).base_run_config())
-    return float(run.stdout.strip()), time.perf_counter() - start
+    return time.perf_counter() - start
 
 
 def thread_check(study: str, n_configs: int, threads: list[int], busy: int) -> None:
@@ -168,33 +234,75 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch threads per arm")
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 1], help="spinning processes beside it")
     parser.add_argument("--thread-check", type=int, metavar="K", help="only compare thread counts on K configurations")
+    parser.add_argument(
+        "--checkouts",
+        type=Path,
+        nargs="+",
+        default=[ROOT],
+        help="run the CLI of each checkout in turn (e.g. a `git worktree` of main, then this one)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of all arms, alternated")
     args = parser.parse_args()
     print(f"machine: {machine()}; load average at start {loadavg()}")
     if args.thread_check:
         for busy in args.busy:
             thread_check(args.study, args.thread_check, args.threads, busy)
         return
-    imports, data = measure_alone(args.study)
-    print(f"alone: CLI imports {imports:.1f} s, data set {data:.2f} s\n")
+    print(f"alone: data set {measure_alone(args.study):.2f} s\n")
+    results = []
+    for round_ in range(args.repeat):
+        checkouts = args.checkouts if round_ % 2 == 0 else args.checkouts[::-1]
+        for busy in args.busy:
+            for threads in args.threads:
+                for checkout in checkouts:
+                    results.append(
+                        (checkout, busy, threads, run_arm(args.study, args.n_trials, threads, busy, checkout))
+                    )
     print(
-        "| busy | threads | trials | wall s | CPU s | before 1st trial | training loops | Trainer set-up + "
+        "| checkout | busy | threads | trials | wall s | CPU s | before 1st trial | training loops | Trainer set-up + "
         "validation | rest of trials | between/after | outside training | load avg (1 min) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for busy in args.busy:
-        for threads in args.threads:
-            r = run_arm(args.study, args.n_trials, threads, busy)
-            wall = float(r["wall"])
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for checkout, busy, threads, r in results:
+        wall = float(r["wall"])
 
-            def part(key: str, r=r, wall=wall) -> str:
-                return f"{float(r[key]):.1f} s ({100 * float(r[key]) / wall:.0f}%)"
+        def part(key: str, r=r, wall=wall) -> str:
+            return f"{float(r[key]):.1f} s ({100 * float(r[key]) / wall:.0f}%)"
 
-            print(
-                f"| {busy} | {threads} | {r['trials']} | {wall:.1f} | {float(r['cpu']):.1f} | {part('before')} | "
-                f"{part('loops')} | {part('fit_rest')} | {part('trial_rest')} | {part('between')} | "
-                f"{100 * (1 - float(r['loops']) / wall):.1f}% | {r['load']} |",
-                flush=True,
-            )
+        print(
+            f"| {checkout.resolve().name} | {busy} | {threads} | {r['trials']} | {wall:.1f} | {float(r['cpu']):.1f} | "
+            f"{part('before')} | {part('loops')} | {part('fit_rest')} | {part('trial_rest')} | {part('between')} | "
+            f"{100 * (1 - float(r['loops']) / wall):.1f}% | {r['load']} |"
+        )
+    print(
+        "\nThe parts outside training, wall seconds (all trials together for the per-trial parts):\n\n"
+        "| checkout | busy | threads | python start-up | imports | data | pre-flight checks | storage, study, "
+        "rest before | suggest (sampler + param writes) | Trainer construction | test scoring | trial attributes "
+        "+ result hooks | hypervolume callback | between trials | after the last trial | Pareto table | exit |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    keys = (
+        "python",
+        "imports",
+        "data",
+        "preflight",
+        "start_rest",
+        "suggest",
+        "trainer",
+        "test",
+        "attrs",
+        "hypervolume",
+        "in_between",
+        "last_callbacks",
+        "table",
+        "exit",
+    )
+    for checkout, busy, threads, r in results:
+        print(
+            f"| {checkout.resolve().name} | {busy} | {threads} | "
+            + " | ".join(f"{float(r[k]):.2f}" for k in keys)
+            + " |"
+        )
 
 
 if __name__ == "__main__":
