@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
 """Run the mtlsearch CLI from a checkout: ``python cli.py optimize --study ple``."""
 
-import sys
-
-from mtlsearch.cli import main
+from mtlsearch.cli import console
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -7,6 +7,7 @@ User errors (:class:`~mtlsearch.errors.MtlsearchError`) become one line on stder
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import warnings
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from mtlsearch import __version__
 from mtlsearch.cli import _baselines, _dashboard, _export, _optimize, _pareto, _predict, _report, _train
 from mtlsearch.errors import MtlsearchError
 
-__all__ = ["main"]
+__all__ = ["console", "main"]
 
 COMMANDS = (_optimize, _pareto, _export, _train, _predict, _dashboard, _baselines, _report)
 
@@ -42,6 +43,19 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 
 _python_format = warnings.formatwarning
+
+
+def console() -> None:
+    """The ``mtlsearch`` executable: :func:`main`, then exit with its code.
+
+    Before the interpreter shuts down, every object left is frozen (``gc.freeze()``): the final
+    collection would otherwise walk all of torch's and Lightning's objects once more, about 2 s
+    of every command that trained (``benchmarks/study_time.py``). Files and the storage are
+    closed by then; objects are still freed by reference counting.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
