@@ -2,27 +2,37 @@
 at each torch thread count, with the time outside the training loops taken apart.
 
     python benchmarks/study_time.py [--study ple] [--n-trials N] [--threads 1 2] [--busy 0 1]
+                                    [--checkouts /tmp/before .] [--repeat R]
     python benchmarks/study_time.py --thread-check K [--threads 1 2] [--busy 0 1]
 
-For every (busy, threads) arm, in that order, the CLI runs in a fresh temporary folder (new SQLite
-storage) on a copy of the study file with ``training.threads`` set, while ``busy`` processes spin
-on the CPU beside it (``while True: pass``, as one other job on a shared machine). Then every
-trial is read back from the storage and the command's wall time is split into:
+For every (busy, threads) arm, in that order, and every checkout (``--checkouts``, alternated over
+``--repeat`` rounds, so that code versions are compared under the same load in one run), the
+checkout's ``cli.py`` runs in a fresh temporary folder (new SQLite storage) on a copy of the study
+file with ``training.threads`` set, while ``busy`` processes spin on the CPU beside it
+(``while True: pass``, as one other job on a shared machine). Then every trial is read back from
+the storage and the command's wall time is split into:
 
-- before the first trial: imports, data, storage creation (command start to trial 0's start);
+- before the first trial: interpreter start-up, the imports ``optimize`` needs (timed in the
+  command's process, the lazy ones as the command makes them), the data set, the pre-flight
+  checks, and the storage and study set-up with the rest (command start to trial 0's start);
 - training loops: the trials' ``train_seconds`` (the training epochs alone);
 - Trainer set-up and validation: ``fit_seconds - train_seconds``;
-- rest of the trials: suggesting, model construction, test scoring, utilisation, storage writes
-  (trial wall - ``fit_seconds``);
-- between and after trials: sampler, study callbacks (hypervolume), the Pareto table.
+- rest of the trials: suggesting, model and Trainer construction, test scoring, utilisation,
+  storage writes (trial wall - ``fit_seconds``);
+- between and after trials: sampler start of each trial, study callbacks (hypervolume), the
+  Pareto table and the interpreter's exit.
+
+A second table gives the parts, from timers the command's process wraps around our functions
+(``PROBE`` below): suggest (sampler and parameter writes), Trainer construction, test scoring,
+the trial's attribute writes and result hooks, the hypervolume callback, and the exit.
 
 ``--thread-check K`` instead trains the study's first K random-sampler configurations for one
 epoch each, in this process, at each thread count in turn (arms alternated per configuration,
 twice), and reports wall and CPU seconds per arm: the torch thread default's question.
 
-Also printed: the CLI's import time and the data set's load time, each measured alone, and the
-1-minute load average (``/proc/loadavg``) before and after each arm: on a shared machine the
-absolute figures depend on what else runs, so compare arms within one run.
+Also printed: the data set's load time measured alone, and the 1-minute load average
+(``/proc/loadavg``) before and after each arm: on a shared machine the absolute figures depend on
+what else runs, so compare arms within one run, and CPU seconds (the command's, children included).
 """
 
 from __future__ import annotations
@@ -58,16 +68,18 @@ def child_cpu() -> float:
 
 
 # Runs in the CLI's process (``python -c PROBE ARGS...``, PYTHONPATH set to the checkout
-# under test): times the imports ``optimize`` needs, then wraps a few functions with timers and runs
-# the CLI as ``cli.py`` would. Only names present in every measured checkout are wrapped; a wrapped
-# call nested in another of the same part is counted once.
+# under test): times the imports ``optimize`` needs (the lazy ones as the command makes them), then
+# wraps a few functions with timers and runs the checkout's ``cli.py``, which exits as it would.
+# Only names present in every measured checkout are wrapped; a wrapped call nested in another of
+# the same part is counted once.
 PROBE = r"""
-import json, sys, time
-start_wall, start_cpu = time.time(), time.process_time()
+import json, runpy, sys, time
+start_wall = time.time()
 t = time.perf_counter()
-import mtlsearch.cli, mtlsearch.cli._optimize, mtlsearch.search._optimize as o, mtlsearch.training._train as tr
+import mtlsearch.cli, mtlsearch.cli._optimize
+from mtlsearch.search import format_trials, optimize, pareto_trials  # as `optimize` imports them
+import mtlsearch.search, mtlsearch.search._optimize as o, mtlsearch.training._train as tr
 import mtlsearch.analysis._hypervolume as hv
-import mtlsearch.search
 imports = time.perf_counter() - t
 sums, active = {}, set()
 
@@ -88,8 +100,8 @@ def timed(owner, name, part):
 
     setattr(owner, name, wrapper)
 
-timed(o, "prepare_data", "data")
 timed(mtlsearch.search, "optimize", "optimize")
+timed(o, "prepare_data", "data")
 timed(o, "preflight", "preflight")
 timed(o, "open_storage", "storage")
 timed(o, "create_or_load_study", "storage")
@@ -99,12 +111,18 @@ timed(o.Objective, "_train", "objective")
 timed(tr, "build_trainer", "trainer")
 timed(tr, "_score", "test")
 timed(hv.HypervolumeRecorder, "__call__", "hypervolume")
-sys.argv = ["cli.py", *sys.argv[1:]]
-code = mtlsearch.cli.main()
-marks = {"start": start_wall, "imports": imports, **sums, "end": time.time(), "cpu": time.process_time() - start_cpu}
-with open(MARKS, "w") as f:
-    json.dump(marks, f)
-sys.exit(code)
+main = mtlsearch.cli.main
+
+def main_then_marks(argv=None):
+    code = main(argv)
+    marks = {"start": start_wall, "imports": imports, **sums, "end": time.time()}
+    with open(MARKS, "w") as f:
+        json.dump(marks, f)
+    return code
+
+mtlsearch.cli.main = main_then_marks
+sys.argv = [CLI, *sys.argv[1:]]
+runpy.run_path(CLI, run_name="__main__")  # exits as the checkout's cli.py does
 """
 
 
@@ -123,7 +141,7 @@ def run_arm(study: str, n_trials: int | None, threads: int, busy: int, checkout:
                 plain["search_space"] = str((Path(source).parent / space).resolve())
             file.write_text(yaml.safe_dump(plain))
             marks_file = Path(folder) / "marks.json"
-            probe = PROBE.replace("MARKS", repr(str(marks_file)))
+            probe = PROBE.replace("MARKS", repr(str(marks_file))).replace("CLI", repr(str(checkout / "cli.py")))
             command = [sys.executable, "-c", probe, "optimize", "--study", str(file), "--no-progress"]
             if n_trials:
                 command += ["--n-trials", str(n_trials)]
