@@ -627,14 +627,23 @@ def _run(
     heartbeat: _Heartbeat = _Heartbeat(None, None),
     storage: optuna.storages.BaseStorage | None = None,
 ) -> optuna.Study:
+    with _torch_threads(threads):  # a trial's training.threads, when set, overrides it
+        return _run_study(prepared, n_trials, timeout, seed, progress, heartbeat, storage)
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int):
+    """torch's intra-op threads set to ``threads`` inside, restored after. Also around the
+    pre-flight check, whose networks and data checks oversubscribed a busy machine's cores at
+    torch's default as training did (results do not depend on the thread count)."""
     import torch
 
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)  # a trial's training.threads, when set, overrides it
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
-        return _run_study(prepared, n_trials, timeout, seed, progress, heartbeat, storage)
+        yield
     finally:
-        torch.set_num_threads(previous_threads)
+        torch.set_num_threads(previous)
 
 
 def _run_study(
@@ -790,7 +799,8 @@ def _worker(
     data_folder: str | None = None,
 ) -> None:
     logging.getLogger("optuna").setLevel(logging.WARNING)
-    prepared = _prepare(study, storage, seed, data_folder)
+    with _torch_threads(threads):
+        prepared = _prepare(study, storage, seed, data_folder)
     _run(prepared, n_trials, timeout, seed, progress=False, threads=threads, heartbeat=heartbeat)
 
 
@@ -839,7 +849,8 @@ def optimize(
     >>> study = optimize("ple", n_trials=2, storage="sqlite:///ple.db")  # doctest: +SKIP
     """
     _check_arguments(n_trials=n_trials, timeout=timeout, jobs=jobs, seed=seed)
-    prepared = _prepare(study, storage, seed)
+    with _torch_threads(SEARCH_THREADS):
+        prepared = _prepare(study, storage, seed)
     check_workers(prepared.storage_url, jobs)
     n_trials = prepared.config.n_trials if n_trials is None else n_trials
     timeout = prepared.config.timeout if timeout is None else timeout

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import torch
 
 import mtlsearch.cli
 from mtlsearch import _lazy
@@ -82,19 +83,29 @@ def _run_tiny(folder: Path, tiny_template, monkeypatch, *, reuse: bool) -> list:
     storage = f"sqlite:///{folder / 'tiny.db'}"
     optimize(str(study_file), n_trials=4, storage=storage)
     trials = load_study("tiny", storage).trials
-    return [
-        (t.params, t.values, {k: v for k, v in t.user_attrs.items() if k not in TIMINGS}, t.state) for t in trials
-    ]
+    return [(t.params, t.values, {k: v for k, v in t.user_attrs.items() if k not in TIMINGS}, t.state) for t in trials]
 
 
 def test_a_study_is_unchanged_by_the_cuts_and_opens_its_storage_once(tmp_path, tiny_template, monkeypatch):
-    opened = []
-    real_open = _optimize.open_storage
+    opened, preflight_threads = [], []
+    real_open, real_preflight = _optimize.open_storage, _optimize.preflight
     monkeypatch.setattr(_optimize, "open_storage", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    monkeypatch.setattr(
+        _optimize,
+        "preflight",
+        lambda *a, **k: preflight_threads.append(torch.get_num_threads()) or real_preflight(*a, **k),
+    )
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    reused = _run_tiny(tmp_path / "a", tiny_template, monkeypatch, reuse=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # torch's default on a 2-core machine
+    try:
+        reused = _run_tiny(tmp_path / "a", tiny_template, monkeypatch, reuse=True)
+        assert torch.get_num_threads() == 2  # restored after the command
+    finally:
+        torch.set_num_threads(threads)
     assert len(opened) == 1  # one command, one storage (it was opened 3 times)
+    assert preflight_threads == [_optimize.SEARCH_THREADS]  # the pre-flight runs at the search's threads too
     fresh = _run_tiny(tmp_path / "b", tiny_template, monkeypatch, reuse=False)
     assert len(reused) == 4 and all(state == optuna.trial.TrialState.COMPLETE for *_, state in reused)
     assert reused == fresh  # params, objective values and every stored attribute but the timings
