@@ -67,8 +67,19 @@ def _interrupted(args: argparse.Namespace, error: KeyboardInterrupt) -> str:
     if args.command != "optimize" or not storage_url:
         return reason
     remaining = getattr(error, "remaining_trials", None)
-    stopped = f"{reason}; running trials of study {error.study_name!r} were marked failed"
+    stopped = reason + _failed_trials(error.study_name, getattr(error, "failed_trials", None))
     if remaining == 0:
         return f"{stopped}; every requested trial had finished"
     command = _optimize.resume_command(args, storage_url, remaining, getattr(error, "remaining_timeout", None))
     return f"{stopped}; resume with: {command}"
+
+
+def _failed_trials(study_name: str, numbers: tuple[int, ...] | None) -> str:
+    """What the interruption did to trials, only what happened: nothing when no trial was running
+    (a signal between trials) or the storage could not be read."""
+    if not numbers:
+        return ""
+    if len(numbers) == 1:
+        return f"; trial {numbers[0]} of study {study_name!r} was running and was marked failed"
+    listed = ", ".join(map(str, numbers))
+    return f"; trials {listed} of study {study_name!r} were running and were marked failed"

@@ -552,13 +552,14 @@ def _run(
     progress: bool,
     threads: int = SEARCH_THREADS,
     heartbeat: _Heartbeat = _Heartbeat(None, None),
+    on_start: Callable[[str], None] | None = None,
 ) -> optuna.Study:
     import torch
 
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)  # a trial's training.threads, when set, overrides it
     try:
-        return _run_study(prepared, n_trials, timeout, seed, progress, heartbeat)
+        return _run_study(prepared, n_trials, timeout, seed, progress, heartbeat, on_start)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -570,10 +571,13 @@ def _run_study(
     seed: int | None,
     progress: bool,
     heartbeat: _Heartbeat,
+    on_start: Callable[[str], None] | None = None,
 ) -> optuna.Study:
     config = prepared.config
     sampler = make_sampler(config, seed)
     create_or_load_study(config, prepared.storage_url, prepared.space, sampler)
+    if on_start:  # only now: a refused (changed) study is one error line, not an announcement and then the error
+        on_start(prepared.storage_url)
     storage = open_storage(
         prepared.storage_url,
         heartbeat_interval=heartbeat.interval if supports_heartbeat(prepared.storage_url) else None,
@@ -618,10 +622,9 @@ def _run_study(
         )
         raise storage_lost(error, url=prepared.storage_url, resume=resume) from None
     except (KeyboardInterrupt, Signalled) as error:
-        objective.fail_running(study)
-        raise Interrupted(
-            getattr(error, "signal_name", "SIGINT"), study_name=config.name, storage_url=prepared.storage_url
-        ) from None
+        name = getattr(error, "signal_name", "SIGINT")
+        objective.fail_running(study, name)
+        raise Interrupted(name, study_name=config.name, storage_url=prepared.storage_url) from None
     if stopper.gave_up:
         raise MtlsearchError(
             f"the first {stopper.failures} trials all failed; last reason: {stopper.last_reason}",
@@ -690,12 +693,13 @@ class _Interruptible:
                 trial.set_user_attr("fail_reason", f"interrupted by {name}")
             raise Interrupted(name) from None  # a KeyboardInterrupt: Optuna marks the trial FAIL
 
-    def fail_running(self, study: optuna.Study) -> None:
+    def fail_running(self, study: optuna.Study, signal_name: str) -> None:
         """Mark this process's trial failed if the interrupt came while Optuna was finishing it."""
         if self.trial_id is None:
             return
         with contextlib.suppress(Exception):  # already finished (the usual case) or storage gone
             if study._storage.get_trial(self.trial_id).state == optuna.trial.TrialState.RUNNING:
+                study._storage.set_trial_user_attr(self.trial_id, "fail_reason", f"interrupted by {signal_name}")
                 study._storage.set_trial_state_values(self.trial_id, optuna.trial.TrialState.FAIL)
 
 
@@ -754,7 +758,7 @@ def optimize(
     (its worker died) is marked failed and retried. SIGINT/SIGTERM mark running trials failed and
     raise :class:`~mtlsearch.search._workers.Interrupted`. A changed study file is refused unless
     ``force_new_version`` (then the study runs as ``NAME-v2``, ...). ``on_start`` receives the
-    storage URL.
+    storage URL once the study is created or loaded, before the first trial (never before a refusal).
 
     >>> study = optimize("ple", n_trials=2, storage="sqlite:///ple.db")  # doctest: +SKIP
     """
@@ -772,11 +776,9 @@ def optimize(
         config = new_version(prepared.config, prepared.storage_url, prepared.space)
         prepared = dataclasses.replace(prepared, config=config)
     config = prepared.config
-    if on_start:
-        on_start(prepared.storage_url)
     started, first = time.monotonic(), _stored_trials(config.name, storage)
     try:
-        return _optimize(prepared, n_trials, timeout, seed, jobs, progress, beat)
+        return _optimize(prepared, n_trials, timeout, seed, jobs, progress, beat, on_start)
     except Interrupted as error:
         raise _with_remaining(error, prepared, first, n_trials, timeout, time.monotonic() - started) from None
 
@@ -789,12 +791,15 @@ def _optimize(
     jobs: int,
     progress: bool,
     beat: _Heartbeat,
+    on_start: Callable[[str], None] | None = None,
 ) -> optuna.Study:
     config = prepared.config
     if jobs == 1:
-        return _run(prepared, n_trials, timeout, seed, progress, heartbeat=beat)
+        return _run(prepared, n_trials, timeout, seed, progress, heartbeat=beat, on_start=on_start)
     # Create the study once, so that workers only load it.
     create_or_load_study(config, prepared.storage_url, prepared.space, make_sampler(config, seed))
+    if on_start:
+        on_start(prepared.storage_url)
     shares = split_trials(n_trials, jobs)
     threads = SEARCH_THREADS
     base_seed = config.sampler.seed if seed is None else seed
@@ -836,19 +841,19 @@ def _with_remaining(
     error: Interrupted, prepared: _Prepared, first: int, n_trials: int, timeout: float | None, elapsed: float
 ) -> Interrupted:
     """``error`` with ``remaining_trials`` (``n_trials`` less the trials that finished since the run
-    began, interrupted ones excepted) and ``remaining_timeout`` (None without a timeout), so that
-    the resume command finishes what was asked. Counted in the storage: with ``jobs`` workers too;
-    another command writing the same study at the same time would be counted as well."""
-    finished = 0
+    began, interrupted ones excepted), ``remaining_timeout`` (None without a timeout), so that
+    the resume command finishes what was asked, and ``failed_trials``: the numbers of the trials
+    the interruption marked failed (none when it came between trials; None when the storage
+    cannot be read). Counted in the storage: with ``jobs`` workers too; another command writing
+    the same study at the same time would be counted as well."""
+    finished, failed = 0, None
     with contextlib.suppress(Exception):  # the storage is gone: resume with the whole budget
         storage = open_storage(prepared.storage_url)
         trials = storage.get_all_trials(storage.get_study_id_from_name(prepared.config.name), deepcopy=False)
-        finished = sum(
-            t.number >= first
-            and t.state.is_finished()
-            and not str(t.user_attrs.get("fail_reason", "")).startswith("interrupted by")
-            for t in trials
-        )
+        ours = [t for t in trials if t.number >= first and t.state.is_finished()]
+        interrupted = [t for t in ours if str(t.user_attrs.get("fail_reason", "")).startswith("interrupted by")]
+        finished, failed = len(ours) - len(interrupted), tuple(t.number for t in interrupted)
+    error.failed_trials = failed
     error.remaining_trials = max(0, n_trials - finished)
     error.remaining_timeout = None if timeout is None else max(1.0, math.ceil(timeout - elapsed))
     return error
