@@ -209,8 +209,9 @@ def test_an_exporter_failure_is_one_error_naming_the_artifact(trained, tmp_path,
 
     monkeypatch.setattr(torch.export, "export", refuse)
     with pytest.raises(MtlsearchError) as error:
-        write_artifacts(result, tmp_path / "run", data, formats=("pt2",))
+        write_artifacts(result, tmp_path / "runs" / "best", data, formats=("pt2",))
     assert str(error.value).startswith(
         "model.pt2: cannot export model.pt2: RuntimeError: Unsupported op aten::made_up ("
     )
-    assert "\n" not in str(error.value) and not (tmp_path / "run").exists()
+    # nothing written: not the folder, not the missing parent folder above it, no staging folder
+    assert "\n" not in str(error.value) and list(tmp_path.iterdir()) == []
