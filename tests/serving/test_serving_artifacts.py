@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -187,18 +186,6 @@ def test_load_refuses_a_missing_column_and_a_non_numeric_value(trained, table_fi
         scorer(table.drop(columns="price"))
     with pytest.raises(MtlsearchError, match="numeric column 'age' has 1 NaN or non-numeric"):
         scorer(table.astype({"age": object}).assign(age=["x", *table["age"][1:]]))
-
-
-def test_the_readme_dataframe_example_runs(trained):
-    out, _, _ = trained
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    blocks = [b.split("```", 1)[0] for b in readme.split("```python\n")[1:]]
-    example = next(b for b in blocks if "mtlsearch.serving.load" in b)
-    scope: dict = {}
-    exec(example.replace("runs/best", str(out)), scope)
-    scores, frame = scope["scores"], scope["frame"]
-    assert list(scores.columns) == ["ctr", "cvr"] and list(scores.index) == list(frame.index)
-    assert ((scores > 0) & (scores < 1)).all().all()
 
 
 def test_an_exporter_failure_is_one_error_naming_the_artifact(trained, tmp_path, monkeypatch):
