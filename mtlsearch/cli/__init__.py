@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from collections.abc import Sequence
 
 from mtlsearch import __version__
 from mtlsearch.cli import _baselines, _dashboard, _export, _optimize, _pareto, _predict, _report, _train
+from mtlsearch.cli._warnings import held_warnings, release_warnings
 from mtlsearch.errors import MtlsearchError
 
 __all__ = ["main"]
@@ -34,30 +34,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    """Our own warnings (data, export) as one line without the source location Python adds."""
-    if category.__module__.startswith("mtlsearch"):
-        return f"mtlsearch: warning: {message}\n"
-    return _python_format(message, category, filename, lineno, line)
-
-
-_python_format = warnings.formatwarning
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 bad input, 2 bad usage, 130 interrupted)."""
     args = build_parser().parse_args(argv)
-    previous_format, warnings.formatwarning = warnings.formatwarning, _one_line_warning
-    try:
-        return args.run(args) or 0
-    except MtlsearchError as error:
-        print(f"mtlsearch {args.command}: error: {error}", file=sys.stderr)
-        return getattr(error, "exit_code", 1)
-    except KeyboardInterrupt as error:
-        print(f"mtlsearch {args.command}: {_interrupted(args, error)}", file=sys.stderr)
-        return getattr(error, "exit_code", 130)
-    finally:
-        warnings.formatwarning = previous_format
+    with held_warnings():  # our warnings: one line each, and none before a refusal's one line
+        try:
+            code = args.run(args) or 0
+        except MtlsearchError as error:
+            print(f"mtlsearch {args.command}: error: {error}", file=sys.stderr)
+            return getattr(error, "exit_code", 1)
+        except KeyboardInterrupt as error:
+            release_warnings()  # the run had started: what it warned about still counts
+            print(f"mtlsearch {args.command}: {_interrupted(args, error)}", file=sys.stderr)
+            return getattr(error, "exit_code", 130)
+        release_warnings()
+        return code
 
 
 def _interrupted(args: argparse.Namespace, error: KeyboardInterrupt) -> str:
