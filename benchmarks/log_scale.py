@@ -2,7 +2,8 @@
 
     python benchmarks/log_scale.py generate --rows 10000000 --out /tmp/log10m
     python benchmarks/log_scale.py load --data /tmp/log10m            # load + encode seconds, peak RSS
-    python benchmarks/log_scale.py throughput --data /tmp/log10m --steps 300
+    python benchmarks/log_scale.py throughput --data /tmp/log10m --steps 200 --rounds 3
+    python benchmarks/log_scale.py embedding-updates                 # dense vs row-wise updates
     python benchmarks/log_scale.py study --data /tmp/log10m --rows 200000 --n-trials 20
 
 The log: ``user_id`` (Zipf over 1M values), ``item_id`` (Zipf over 300k), 10 more categoricals
@@ -185,12 +186,18 @@ def _ple(data_options: dict, *, epochs: int = 1, batch_size: int = 2048) -> obje
     )
 
 
-def throughput(data: Path, steps: int, batch_size: int = 2048) -> dict:
-    """Training samples per CPU second of one PLE, on the full file and on its first 1M rows.
+def throughput(data: Path, steps: int, rounds: int = 3, batch_size: int = 2048) -> dict:
+    """Training cost per sample of one PLE on the full file against its first 1M rows.
 
-    The same ``steps`` batches are timed on both (one torch thread, process CPU time), so the
-    ratio shows whether the cost per sample grows with the number of rows.
+    Both data sets are loaded first; then, ``rounds`` times and alternating the two arms, the
+    same number of shuffled batches is drawn (the data gather, timed alone) and trained on (one
+    torch thread, process CPU time; the network and optimiser persist across rounds). Reported:
+    the median per arm of the gather and step milliseconds per batch and of samples per CPU
+    second, so the ratio shows whether the cost per sample grows with the number of rows, and
+    which part does.
     """
+    import statistics
+
     import pyarrow.parquet as pq
     import torch
 
@@ -204,38 +211,129 @@ def throughput(data: Path, steps: int, batch_size: int = 2048) -> dict:
     small = full.parent / "log_1m.parquet"
     if not small.exists():
         pq.write_table(pq.ParquetFile(full).read_row_groups([0, 1]), small, compression="zstd")
-    out = {}
+    arms = {}
     for label, path in (("1M", small), ("full", full)):
         dataset = tabular(path=str(path), schema=schema())
         config = _ple({})
         torch.manual_seed(0)
         network = MultiTaskNetwork(config.model, dataset.features, len(dataset.tasks))
-        optimizer = make_optimizer(config.training, network.parameters())
-        binary = torch.tensor([t.type == "binary" for t in dataset.tasks])
-        loader = BatchLoader(dataset.train, batch_size, shuffle=True, seed=0)
-        seen, cpu = 0, time.process_time()
-        for i, batch in enumerate(loader):
-            if i == steps:
-                break
-            logits = network(batch.categorical, batch.numeric)
-            loss = task_losses(logits, batch.labels, batch.masks.float(), binary).sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            seen += len(batch.labels)
-        cpu = time.process_time() - cpu
-        out[label] = {"train_rows": len(dataset.train), "samples": seen, "samples_per_cpu_second": round(seen / cpu)}
-        del dataset, network, optimizer, loader
+        arms[label] = {
+            "dataset": dataset,
+            "network": network,
+            "optimizer": make_optimizer(config.training, network.parameters()),
+            "binary": torch.tensor([t.type == "binary" for t in dataset.tasks]),
+            "gather_ms": [],
+            "step_ms": [],
+        }
+    for round_ in range(rounds):
+        for arm in arms.values():
+            loader = BatchLoader(arm["dataset"].train, batch_size, shuffle=True, seed=round_)
+            cpu, batches = time.process_time(), []
+            for i, batch in enumerate(loader):
+                if i == steps:
+                    break
+                batches.append(batch)
+            arm["gather_ms"].append((time.process_time() - cpu) / len(batches) * 1e3)
+            network, optimizer = arm["network"], arm["optimizer"]
+            cpu = time.process_time()
+            for batch in batches:
+                logits = network(batch.categorical, batch.numeric)
+                loss = task_losses(logits, batch.labels, batch.masks.float(), arm["binary"]).sum()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            arm["step_ms"].append((time.process_time() - cpu) / len(batches) * 1e3)
+    out: dict = {"batch_size": batch_size, "steps": steps, "rounds": rounds}
+    for label, arm in arms.items():
+        gather, step = statistics.median(arm["gather_ms"]), statistics.median(arm["step_ms"])
+        out[label] = {
+            "train_rows": len(arm["dataset"].train),
+            "embedding_rows": sum(table.weight.shape[0] for table in arm["network"].inputs.tables),
+            "gather_ms": round(gather, 2),
+            "step_ms": round(step, 2),
+            "samples_per_cpu_second": round(batch_size / (gather + step) * 1e3),
+            "rounds_step_ms": [round(v, 2) for v in arm["step_ms"]],
+        }
     out["ratio_full_over_1M"] = round(out["full"]["samples_per_cpu_second"] / out["1M"]["samples_per_cpu_second"], 3)
     out["peak_rss_GB"] = round(_peak_rss_gb(), 2)
     return out
 
 
+def embedding_updates(steps: int = 30, rounds: int = 3, batch_size: int = 2048, lookups: int = 37) -> dict:
+    """What one step of the embedding part costs, by update rule and table size.
+
+    A table of ``rows`` x 8 with Zipf(1.05) codes, ``batch_size * lookups`` look-ups a step (the
+    log's 12 categorical columns and 25 list slots), loss sum of squares; milliseconds per step
+    (one torch thread, process CPU time, median of ``rounds`` alternated rounds) of
+
+    - ``dense``: ``index_select`` and fused Adam over the whole table (what training does);
+    - ``sparse_adam``: ``F.embedding(sparse=True)`` and ``torch.optim.SparseAdam``;
+    - ``lazy_adam``: the step's unique rows gathered into a small leaf, Adam on those rows only
+      (moments kept per row, as TensorFlow's LazyAdam).
+
+    The last two update only the rows a batch touches; the question is whether that pays on CPU.
+    """
+    import statistics
+
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    out: dict = {}
+    for rows in (10_000, 100_000, 900_000):
+        codes = torch.from_numpy(_zipf(rng, _cdf(rows), steps * batch_size * lookups) - 1).long().view(steps, -1)
+        times: dict[str, list[float]] = {"dense": [], "sparse_adam": [], "lazy_adam": []}
+        unique = 0
+        for _ in range(rounds):
+            for rule in times:
+                torch.manual_seed(0)
+                weight = torch.nn.Parameter(torch.randn(rows, 8) * 0.01)
+                if rule == "dense":
+                    optimizer = torch.optim.Adam([weight], lr=1e-3, fused=True)
+                elif rule == "sparse_adam":
+                    optimizer = torch.optim.SparseAdam([weight], lr=1e-3)
+                else:
+                    m, v = torch.zeros_like(weight), torch.zeros_like(weight)
+                cpu = time.process_time()
+                for step in range(steps):
+                    if rule == "lazy_adam":
+                        rows_used, inverse = torch.unique(codes[step], return_inverse=True)
+                        unique = len(rows_used)
+                        leaf = weight.detach().index_select(0, rows_used).requires_grad_()
+                        embedded = leaf.index_select(0, inverse)
+                        (embedded * embedded).sum().backward()
+                        g = leaf.grad
+                        mu = m.index_select(0, rows_used).mul_(0.9).add_(g, alpha=0.1)
+                        vu = v.index_select(0, rows_used).mul_(0.999).addcmul_(g, g, value=0.001)
+                        m.index_copy_(0, rows_used, mu)
+                        v.index_copy_(0, rows_used, vu)
+                        update = (mu / (1 - 0.9 ** (step + 1))) / (vu / (1 - 0.999 ** (step + 1))).sqrt_().add_(1e-8)
+                        weight.data.index_add_(0, rows_used, update, alpha=-1e-3)
+                        continue
+                    if rule == "dense":
+                        embedded = weight.index_select(0, codes[step])
+                    else:
+                        embedded = F.embedding(codes[step], weight, sparse=True)
+                    optimizer.zero_grad()
+                    (embedded * embedded).sum().backward()
+                    optimizer.step()
+                times[rule].append((time.process_time() - cpu) / steps * 1e3)
+        out[str(rows)] = {
+            "unique_rows_per_step": unique,
+            **{rule: round(statistics.median(ms), 2) for rule, ms in times.items()},
+        }
+    return out
+
+
 def _subsample(data: Path, rows: int) -> Path:
-    """The first ``rows`` rows of the log (whole row groups, then cut), as their own file."""
+    """The first ``rows`` rows of the log (whole row groups, then cut), as their own file; the log
+    itself when ``rows`` is 0 or covers it."""
     import pyarrow.parquet as pq
 
     full = _parquet(data)
+    if rows == 0 or rows >= pq.ParquetFile(full).metadata.num_rows:
+        return full
     out = full.parent / f"log_{rows}.parquet"
     if not out.exists():
         source = pq.ParquetFile(full)
@@ -272,7 +370,15 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def study(data: Path, rows: int, n_trials: int, jobs: int, epochs: int) -> dict:
+def study(
+    data: Path,
+    rows: int,
+    n_trials: int,
+    jobs: int,
+    epochs: int,
+    batch_size: int = 2048,
+    expert_widths: tuple[int, ...] = (16, 32, 64),
+) -> dict:
     """A pruned ``n_trials``-trial PLE study on the first ``rows`` rows; wall time, trial states and
     the memory of the parent and its workers (sampled every second)."""
     import threading
@@ -283,35 +389,35 @@ def study(data: Path, rows: int, n_trials: int, jobs: int, epochs: int) -> dict:
     from mtlsearch.search import optimize
 
     path = _subsample(data, rows)
-    folder = path.parent / f"study_{rows}_{jobs}"
+    folder = path.parent / f"study_{rows}_{jobs}_{batch_size}"
     folder.mkdir(exist_ok=True)
     study_file = folder / "log-ple.yaml"
-    # The PLE space sized for this CPU budget: batches of 2048, at most 2 levels of 64-unit experts.
+    # The PLE space sized for this CPU budget: at most 2 levels of 1-2 experts a group.
     space = {
         "params": {
             "architecture": "ple",
             "levels": {"type": "int", "low": 1, "high": 2},
             "specific_experts": {"type": "int", "low": 1, "high": 2},
             "shared_experts": {"type": "int", "low": 1, "high": 2},
-            "expert_width": {"type": "categorical", "choices": [16, 32, 64]},
+            "expert_width": {"type": "categorical", "choices": list(expert_widths)},
             "tower_width": {"type": "int", "low": 8, "high": 32, "step": 8},
             "embedding_dim": {"type": "categorical", "choices": [4, 8]},
             "dropout": {"type": "float", "low": 0.0, "high": 0.3},
             "loss_weight": {"type": "float", "low": 0.2, "high": 5.0, "log": True},
             "optimizer": "adam",
             "lr": {"type": "float", "low": 1.0e-4, "high": 1.0e-2, "log": True},
-            "batch_size": 2048,
+            "batch_size": batch_size,
         }
     }
     (folder / "log-ple-space.yaml").write_text(yaml.safe_dump(space, sort_keys=False))
     study_file.write_text(
         yaml.safe_dump(
             {
-                "name": f"log-ple-{rows}-{jobs}",
+                "name": f"log-ple-{rows}-{jobs}-{batch_size}",
                 "data": {"name": "tabular", "options": {"path": str(path), "schema": schema()}},
                 "objectives": [{"task": t, "metric": "auc"} for t in ("ctr", "cvr", "ctcvr")],
                 "search_space": "log-ple-space.yaml",
-                "training": {"epochs": epochs, "patience": 1, "batch_size": 2048, "threads": 1},
+                "training": {"epochs": epochs, "patience": 1, "batch_size": batch_size, "threads": 1},
                 "sampler": {"name": "tpe", "seed": 0},
                 "pruning": {"enabled": True, "reduction_factor": 3, "min_trials": 4},
                 "n_trials": n_trials,
@@ -341,6 +447,8 @@ def study(data: Path, rows: int, n_trials: int, jobs: int, epochs: int) -> dict:
         "rows": rows,
         "jobs": jobs,
         "epochs": epochs,
+        "batch_size": batch_size,
+        "expert_widths": list(expert_widths),
         "wall_seconds": round(seconds),
         "trials": {s: states.count(s) for s in sorted(set(states))},
         "parent_peak_rss_GB": round(_peak_rss_gb(), 2),
@@ -423,17 +531,22 @@ def main() -> None:
     g.add_argument("--rows", type=int, default=10_000_000)
     g.add_argument("--out", type=Path, required=True)
     g.add_argument("--chunk", type=int, default=500_000)
+    e = sub.add_parser("embedding-updates")
+    e.add_argument("--steps", type=int, default=30)
     for name in ("load", "throughput", "study", "share"):
         p = sub.add_parser(name)
         p.add_argument("--data", type=Path, required=True)
         if name == "throughput":
-            p.add_argument("--steps", type=int, default=300)
+            p.add_argument("--steps", type=int, default=200)
+            p.add_argument("--rounds", type=int, default=3)
         if name in ("study", "share"):
-            p.add_argument("--rows", type=int, default=200_000)
+            p.add_argument("--rows", type=int, default=200_000, help="the first ROWS rows; 0: all")
             p.add_argument("--jobs", type=int, default=1 if name == "study" else 2)
         if name == "study":
             p.add_argument("--n-trials", type=int, default=20)
             p.add_argument("--epochs", type=int, default=2)
+            p.add_argument("--batch-size", type=int, default=2048)
+            p.add_argument("--expert-widths", type=int, nargs="+", default=[16, 32, 64])
     args = parser.parse_args()
     if args.command == "generate":
         start = time.perf_counter()
@@ -443,14 +556,18 @@ def main() -> None:
             "MB": round(os.path.getsize(path) / 1e6),
             "seconds": round(time.perf_counter() - start),
         }
+    elif args.command == "embedding-updates":
+        result = embedding_updates(args.steps)
     elif args.command == "load":
         result = load(args.data)
     elif args.command == "study":
-        result = study(args.data, args.rows, args.n_trials, args.jobs, args.epochs)
+        result = study(
+            args.data, args.rows, args.n_trials, args.jobs, args.epochs, args.batch_size, tuple(args.expert_widths)
+        )
     elif args.command == "share":
         result = share(args.data, args.rows, args.jobs)
     else:
-        result = throughput(args.data, args.steps)
+        result = throughput(args.data, args.steps, args.rounds)
     print(json.dumps(result, indent=2))
 
 

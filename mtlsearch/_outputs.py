@@ -1,19 +1,24 @@
 """Output paths checked before any work, and files written whole or not at all.
 
 Commands check their outputs first (``train --out`` before training, ``export --out`` before
-loading the study), so that a wrong path costs nothing and leaves nothing behind. Light on
+loading the study), so that a wrong path costs nothing and leaves nothing behind. Missing
+folders on the way to an output are created only when the output is complete, and removed again
+if moving it into place fails: a failed command leaves no empty folder behind either. Light on
 purpose: no torch, so that ``export`` stays fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from mtlsearch.errors import MtlsearchError
 
-__all__ = ["check_output_dir", "check_output_file", "write_text_atomic"]
+__all__ = ["check_output_dir", "check_output_file", "normal_file_mode", "staged_folder", "write_text_atomic"]
 
 
 def _blocking_parent(path: Path) -> Path | None:
@@ -71,20 +76,74 @@ def _check_writable(folder: Path, where: str) -> None:
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str, *, where: str = "output") -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename it in
-    place: readers see the old file or the new one, never half of it."""
+    """Write ``text`` to ``path`` through a temporary file, then rename it in place: readers see
+    the old file or the new one, never half of it. Missing folders above ``path`` are created
+    only for the rename, and removed again if it fails."""
     path = check_output_file(path, where=where)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(dir=_nearest_folder(path), prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
-        os.replace(temporary, path)
+        normal_file_mode(temporary)
+        with _folders_for(path):
+            os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextlib.contextmanager
+def staged_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary folder to write a command's files into; when the block ends without error they
+    are moved into ``out``, else removed with the temporary folder.
+
+    A new ``out`` (and any missing folder above it) appears only then, in one rename of the whole
+    folder; in an existing ``out`` each file replaces its namesake and other files stay. On
+    failure nothing is left: no staging folder, no half-filled ``out``, no empty parent folders.
+    The staging folder lies in the nearest existing folder above ``out`` (hidden: ``.NAME.*``),
+    on the same file system, so the moves are renames.
+    """
+    out = Path(out)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=_nearest_folder(out)))
+    try:
+        yield staging
+        with _folders_for(out):
+            if out.is_dir():
+                for item in sorted(staging.iterdir()):
+                    os.replace(item, out / item.name)
+            else:
+                os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; a normal folder's mode
+                os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def normal_file_mode(path: str | os.PathLike[str]) -> None:
+    """Give a file made by ``mkstemp`` (private, 0600) the mode a plain ``open`` would (0666 less the umask)."""
+    os.chmod(path, 0o666 & ~_umask())
+
+
+def _nearest_folder(path: Path) -> Path:
+    """The closest existing folder above ``path``: where its temporary files go."""
+    for parent in path.parents:
+        if parent.is_dir():
+            return parent
+    return Path(".")
+
+
+@contextlib.contextmanager
+def _folders_for(path: Path) -> Iterator[None]:
+    """Create the missing folders above ``path`` for the block; remove them again if it fails."""
+    missing = [parent for parent in path.parents if not parent.exists()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        for folder in missing:  # deepest first
+            with contextlib.suppress(OSError):  # not empty: someone else wrote there meanwhile
+                folder.rmdir()
+        raise
 
 
 def _umask() -> int:

@@ -1122,7 +1122,9 @@ def test_kind4b_a_changed_data_file_is_refused_like_a_changed_study_file(
     else:
         table.write_text(table.read_text() + "a,9.9,1\nb,9.8,0\n")
     assert main(_optimize(study, "--storage", storage)) == 1
-    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the "study ...: storage ..." line
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err  # the refusal alone: no "study ...: storage ..." line before it
+    err = err[0]
     assert err.startswith("mtlsearch optimize: error:") and "content of its data files" in err, err
     assert "--force-new-version" in err
     assert snapshot(tmp_path / "data.db") == before

@@ -19,7 +19,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from mtlsearch._outputs import check_output_dir, check_output_file, write_text_atomic
+from mtlsearch._outputs import check_output_dir, check_output_file, staged_folder, write_text_atomic
 from mtlsearch._strict import from_plain
 from mtlsearch.analysis._gain import seesaw, stored_baselines, trial_gains
 from mtlsearch.analysis._hypervolume import hypervolume_history
@@ -441,9 +441,9 @@ def write_report(study_name: str, out: str | Path, *, storage: str | None = None
     figures, notes = _build(study)
     out = Path(out)
     if fmt == "png":
-        out.mkdir(parents=True, exist_ok=True)
-        for name, figure in figures.items():
-            figure.savefig(out / f"{name}.png", dpi=120)
+        with staged_folder(out) as staging:  # every figure or none; no folder made on failure
+            for name, figure in figures.items():
+                figure.savefig(staging / f"{name}.png", dpi=120)
         return out
     write_text_atomic(out, _html(study, figures, notes), where="--out")  # whole or not at all
     return out

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-import warnings
 from collections.abc import Sequence
 
 from mtlsearch import __version__
 from mtlsearch.cli import _baselines, _dashboard, _export, _optimize, _pareto, _predict, _report, _train
+from mtlsearch.cli._warnings import held_warnings, release_warnings
 from mtlsearch.errors import MtlsearchError
 
 __all__ = ["console", "main"]
@@ -35,16 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    """Our own warnings (data, export) as one line without the source location Python adds."""
-    if category.__module__.startswith("mtlsearch"):
-        return f"mtlsearch: warning: {message}\n"
-    return _python_format(message, category, filename, lineno, line)
-
-
-_python_format = warnings.formatwarning
-
-
 def console() -> None:
     """The ``mtlsearch`` executable: :func:`main`, then exit with its code.
 
@@ -61,17 +51,18 @@ def console() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 bad input, 2 bad usage, 130 interrupted)."""
     args = build_parser().parse_args(argv)
-    previous_format, warnings.formatwarning = warnings.formatwarning, _one_line_warning
-    try:
-        return args.run(args) or 0
-    except MtlsearchError as error:
-        print(f"mtlsearch {args.command}: error: {error}", file=sys.stderr)
-        return getattr(error, "exit_code", 1)
-    except KeyboardInterrupt as error:
-        print(f"mtlsearch {args.command}: {_interrupted(args, error)}", file=sys.stderr)
-        return getattr(error, "exit_code", 130)
-    finally:
-        warnings.formatwarning = previous_format
+    with held_warnings():  # our warnings: one line each, and none before a refusal's one line
+        try:
+            code = args.run(args) or 0
+        except MtlsearchError as error:
+            print(f"mtlsearch {args.command}: error: {error}", file=sys.stderr)
+            return getattr(error, "exit_code", 1)
+        except KeyboardInterrupt as error:
+            release_warnings()  # the run had started: what it warned about still counts
+            print(f"mtlsearch {args.command}: {_interrupted(args, error)}", file=sys.stderr)
+            return getattr(error, "exit_code", 130)
+        release_warnings()
+        return code
 
 
 def _interrupted(args: argparse.Namespace, error: KeyboardInterrupt) -> str:
@@ -81,8 +72,19 @@ def _interrupted(args: argparse.Namespace, error: KeyboardInterrupt) -> str:
     if args.command != "optimize" or not storage_url:
         return reason
     remaining = getattr(error, "remaining_trials", None)
-    stopped = f"{reason}; running trials of study {error.study_name!r} were marked failed"
+    stopped = reason + _failed_trials(error.study_name, getattr(error, "failed_trials", None))
     if remaining == 0:
         return f"{stopped}; every requested trial had finished"
     command = _optimize.resume_command(args, storage_url, remaining, getattr(error, "remaining_timeout", None))
     return f"{stopped}; resume with: {command}"
+
+
+def _failed_trials(study_name: str, numbers: tuple[int, ...] | None) -> str:
+    """What the interruption did to trials, only what happened: nothing when no trial was running
+    (a signal between trials) or the storage could not be read."""
+    if not numbers:
+        return ""
+    if len(numbers) == 1:
+        return f"; trial {numbers[0]} of study {study_name!r} was running and was marked failed"
+    listed = ", ".join(map(str, numbers))
+    return f"; trials {listed} of study {study_name!r} were running and were marked failed"

@@ -6,6 +6,7 @@ import argparse
 import shlex
 import sys
 
+from mtlsearch.cli._warnings import release_warnings
 from mtlsearch.search._storage import DEFAULT_GRACE_PERIOD, DEFAULT_HEARTBEAT_INTERVAL
 
 
@@ -75,6 +76,13 @@ def resume_command(
     return " ".join(shlex.quote(part) for part in command)
 
 
+def _started(study: str, storage_url: str) -> None:
+    """The study is created or loaded and trials start: the warnings held while the input was
+    checked (e.g. about the data), then the storage line."""
+    release_warnings()
+    print(f"study {study}: storage {storage_url}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from mtlsearch.search import format_trials, optimize, pareto_trials  # late: training imports torch
 
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         heartbeat_interval=args.heartbeat_interval,
         grace_period=args.grace_period,
         force_new_version=args.force_new_version,
-        on_start=lambda url: print(f"study {args.study}: storage {url}", file=sys.stderr, flush=True),
+        on_start=lambda url: _started(args.study, url),
     )
     states = [t.state.name for t in study.trials]
     print(

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from mtlsearch._outputs import check_output_dir
+from mtlsearch.cli._warnings import release_warnings
 from mtlsearch.errors import MtlsearchError
 
 # The serving formats, named here so that `mtlsearch --help` needs no torch (mtlsearch.serving
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             fix="install it, or leave onnx out of --format",
         )
     config, data = load_run(args.config)  # every check that needs no training, errors naming the file
+    release_warnings()  # the input is checked: its warnings (e.g. about the data) now, before training
     try:
         result = train(config, data, progress=args.progress)
     except TrainingDiverged as error:

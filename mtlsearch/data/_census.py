@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mtlsearch._outputs import normal_file_mode
 from mtlsearch.data._dataset import MultiTaskData, TaskColumns, TaskSpec, from_frames, value_as_text
 from mtlsearch.errors import MtlsearchError
 
@@ -212,6 +213,7 @@ def _download(url: str, destination: Path) -> None:
     try:
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
             shutil.copyfileobj(response, out)
+        normal_file_mode(temporary)  # a plain file's mode, not mkstemp's private 0600
         os.replace(temporary, destination)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -626,9 +626,10 @@ def _run(
     threads: int = SEARCH_THREADS,
     heartbeat: _Heartbeat = _Heartbeat(None, None),
     storage: optuna.storages.BaseStorage | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> optuna.Study:
     with _torch_threads(threads):  # a trial's training.threads, when set, overrides it
-        return _run_study(prepared, n_trials, timeout, seed, progress, heartbeat, storage)
+        return _run_study(prepared, n_trials, timeout, seed, progress, heartbeat, storage, on_start)
 
 
 @contextlib.contextmanager
@@ -654,6 +655,7 @@ def _run_study(
     progress: bool,
     heartbeat: _Heartbeat,
     storage: optuna.storages.BaseStorage | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> optuna.Study:
     """One process's share of the trials; ``storage``: the URL opened with ``heartbeat``'s settings
     (a worker opens its own)."""
@@ -662,6 +664,8 @@ def _run_study(
     if storage is None:
         storage = _open_with_heartbeat(prepared.storage_url, heartbeat)
     study = create_or_load_study(config, prepared.storage_url, prepared.space, sampler, storage=storage)
+    if on_start:  # only now: a refused (changed) study is one error line, not an announcement and then the error
+        on_start(prepared.storage_url)
     stopper = _StopOnRepeatedFailure(min(MAX_FAILURES_IN_A_ROW, n_trials or MAX_FAILURES_IN_A_ROW))
     epoch_hooks, result_hooks, study_callbacks = study_hooks(config)
     line = ProgressLine(n_trials, "trial", enabled=progress)
@@ -700,10 +704,9 @@ def _run_study(
         )
         raise storage_lost(error, url=prepared.storage_url, resume=resume) from None
     except (KeyboardInterrupt, Signalled) as error:
-        objective.fail_running(study)
-        raise Interrupted(
-            getattr(error, "signal_name", "SIGINT"), study_name=config.name, storage_url=prepared.storage_url
-        ) from None
+        name = getattr(error, "signal_name", "SIGINT")
+        objective.fail_running(study, name)
+        raise Interrupted(name, study_name=config.name, storage_url=prepared.storage_url) from None
     if stopper.gave_up:
         raise MtlsearchError(
             f"the first {stopper.failures} trials all failed; last reason: {stopper.last_reason}",
@@ -772,12 +775,13 @@ class _Interruptible:
                 trial.set_user_attr("fail_reason", f"interrupted by {name}")
             raise Interrupted(name) from None  # a KeyboardInterrupt: Optuna marks the trial FAIL
 
-    def fail_running(self, study: optuna.Study) -> None:
+    def fail_running(self, study: optuna.Study, signal_name: str) -> None:
         """Mark this process's trial failed if the interrupt came while Optuna was finishing it."""
         if self.trial_id is None:
             return
         with contextlib.suppress(Exception):  # already finished (the usual case) or storage gone
             if study._storage.get_trial(self.trial_id).state == optuna.trial.TrialState.RUNNING:
+                study._storage.set_trial_user_attr(self.trial_id, "fail_reason", f"interrupted by {signal_name}")
                 study._storage.set_trial_state_values(self.trial_id, optuna.trial.TrialState.FAIL)
 
 
@@ -844,7 +848,7 @@ def optimize(
     (its worker died) is marked failed and retried. SIGINT/SIGTERM mark running trials failed and
     raise :class:`~mtlsearch.search._workers.Interrupted`. A changed study file is refused unless
     ``force_new_version`` (then the study runs as ``NAME-v2``, ...). ``on_start`` receives the
-    storage URL.
+    storage URL once the study is created or loaded, before the first trial (never before a refusal).
 
     >>> study = optimize("ple", n_trials=2, storage="sqlite:///ple.db")  # doctest: +SKIP
     """
@@ -860,11 +864,9 @@ def optimize(
         config = new_version(prepared.config, prepared.storage_url, prepared.space, storage=storage)
         prepared = dataclasses.replace(prepared, config=config)
     config = prepared.config
-    if on_start:
-        on_start(prepared.storage_url)
     started, first = time.monotonic(), _stored_trials(config.name, storage)
     try:
-        return _optimize(prepared, n_trials, timeout, seed, jobs, progress, beat, storage)
+        return _optimize(prepared, n_trials, timeout, seed, jobs, progress, beat, storage, on_start)
     except Interrupted as error:
         raise _with_remaining(error, prepared, first, n_trials, timeout, time.monotonic() - started) from None
 
@@ -878,12 +880,15 @@ def _optimize(
     progress: bool,
     beat: _Heartbeat,
     storage: optuna.storages.BaseStorage,
+    on_start: Callable[[str], None] | None = None,
 ) -> optuna.Study:
     config = prepared.config
     if jobs == 1:
-        return _run(prepared, n_trials, timeout, seed, progress, heartbeat=beat, storage=storage)
+        return _run(prepared, n_trials, timeout, seed, progress, heartbeat=beat, storage=storage, on_start=on_start)
     # Create the study once, so that workers only load it.
     create_or_load_study(config, prepared.storage_url, prepared.space, make_sampler(config, seed), storage=storage)
+    if on_start:
+        on_start(prepared.storage_url)
     shares = split_trials(n_trials, jobs)
     threads = SEARCH_THREADS
     base_seed = config.sampler.seed if seed is None else seed
@@ -925,19 +930,19 @@ def _with_remaining(
     error: Interrupted, prepared: _Prepared, first: int, n_trials: int, timeout: float | None, elapsed: float
 ) -> Interrupted:
     """``error`` with ``remaining_trials`` (``n_trials`` less the trials that finished since the run
-    began, interrupted ones excepted) and ``remaining_timeout`` (None without a timeout), so that
-    the resume command finishes what was asked. Counted in the storage: with ``jobs`` workers too;
-    another command writing the same study at the same time would be counted as well."""
-    finished = 0
+    began, interrupted ones excepted), ``remaining_timeout`` (None without a timeout), so that
+    the resume command finishes what was asked, and ``failed_trials``: the numbers of the trials
+    the interruption marked failed (none when it came between trials; None when the storage
+    cannot be read). Counted in the storage: with ``jobs`` workers too; another command writing
+    the same study at the same time would be counted as well."""
+    finished, failed = 0, None
     with contextlib.suppress(Exception):  # the storage is gone: resume with the whole budget
         storage = open_storage(prepared.storage_url)
         trials = storage.get_all_trials(storage.get_study_id_from_name(prepared.config.name), deepcopy=False)
-        finished = sum(
-            t.number >= first
-            and t.state.is_finished()
-            and not str(t.user_attrs.get("fail_reason", "")).startswith("interrupted by")
-            for t in trials
-        )
+        ours = [t for t in trials if t.number >= first and t.state.is_finished()]
+        interrupted = [t for t in ours if str(t.user_attrs.get("fail_reason", "")).startswith("interrupted by")]
+        finished, failed = len(ours) - len(interrupted), tuple(t.number for t in interrupted)
+    error.failed_trials = failed
     error.remaining_trials = max(0, n_trials - finished)
     error.remaining_timeout = None if timeout is None else max(1.0, math.ceil(timeout - elapsed))
     return error

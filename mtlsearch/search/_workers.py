@@ -32,9 +32,11 @@ _STOP_WAIT = 60  # seconds interrupted workers get to mark their trials failed b
 
 
 class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM stopped the study; running trials were marked failed.
+    """SIGINT or SIGTERM stopped the study; the trials it found running were marked failed.
 
     ``signal_name`` is ``SIGINT`` or ``SIGTERM``; ``exit_code`` is 128 + the signal number.
+    ``failed_trials``: the numbers of the trials marked failed, counted in the storage by
+    :func:`~mtlsearch.search.optimize` (empty when the signal came between trials; None: unknown).
     """
 
     def __init__(self, signal_name: str = "SIGINT", *, study_name: str = "", storage_url: str = "") -> None:
@@ -42,6 +44,7 @@ class Interrupted(KeyboardInterrupt):
         self.signal_name = signal_name
         self.study_name = study_name
         self.storage_url = storage_url
+        self.failed_trials: tuple[int, ...] | None = None
 
     @property
     def exit_code(self) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mtlsearch._outputs import check_output_file, normal_file_mode
 from mtlsearch.errors import MtlsearchError
 from mtlsearch.serving._load import Scorer, load
 
@@ -67,6 +68,7 @@ class _Writer:
         self.out, self.kind = out, kind
         handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
         os.close(handle)
+        normal_file_mode(name)  # the scores file gets a plain file's mode, not mkstemp's private 0600
         self.temp = Path(name)
         self.parquet = None
         self.rows = 0
@@ -116,8 +118,9 @@ def predict(
     """
     if batch_size < 1:
         raise MtlsearchError(f"--batch-size must be >= 1, got {batch_size}", where="--batch-size", fix="e.g. 65536")
+    target = check_output_file(out, where="--out", example="scores.parquet")  # before any work
     scorer = model if isinstance(model, Scorer) else load(model)
-    source, target = Path(data), Path(out)
+    source = Path(data)
     in_kind, out_kind = _kind(source, str(source)), _kind(target, "--out")
     if not source.is_file():
         raise MtlsearchError("file not found", where=str(source), fix="check the path")

@@ -1,17 +1,15 @@
 """What a training run leaves on disk: metrics, checkpoint, serving artifacts, model card, config.
 
-Everything is written into a temporary folder beside ``out`` and moved into place only after
-every artifact has passed its parity check, so a failure leaves ``out`` as it was.
+Everything is written into a temporary folder and moved into place only after every artifact
+has passed its parity check, so a failure leaves ``out`` as it was (a new ``out`` and missing
+folders above it are not created at all: :func:`mtlsearch._outputs.staged_folder`).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import platform
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 import torch
 
 from mtlsearch import __version__
+from mtlsearch._outputs import staged_folder
 from mtlsearch._strict import to_plain
 from mtlsearch.config import save_run_config
 from mtlsearch.data import MultiTaskData
@@ -81,17 +80,9 @@ def write_artifacts(
         skipped["onnx"] = reason
         formats = tuple(f for f in formats if f != "onnx")
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         parity = _write_all(result, staging, data, formats)
-        out.mkdir(exist_ok=True)
-        paths = {}
-        for kind, name in _kinds(formats).items():
-            os.replace(staging / name, out / name)
-            paths[kind] = out / name
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    paths = {kind: out / name for kind, name in _kinds(formats).items()}
     return WrittenArtifacts(paths, parity, skipped)
 
 

@@ -121,3 +121,23 @@ def test_reference_point_in_the_study_file_is_checked(tiny_template, tmp_path):
     assert config.reference_point == (0.5, 1.0)
     with pytest.raises(MtlsearchError, match="reference_point has 1 values for 2 objectives"):
         load_study_config(str(write_study(tiny_template, tmp_path, reference_point=[0.5])))
+
+
+def test_report_png_that_fails_midway_writes_no_folder(study_with_baselines, tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from mtlsearch.analysis import write_report
+
+    _, storage, _ = study_with_baselines
+    real, saved = matplotlib.figure.Figure.savefig, []
+
+    def full_disk_at_the_second_figure(self, *args, **kwargs):
+        saved.append(args[0])
+        if len(saved) == 2:
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full_disk_at_the_second_figure)
+    with pytest.raises(OSError, match="No space left"):
+        write_report("tiny", tmp_path / "new" / "figures", storage=storage, fmt="png")
+    assert len(saved) == 2 and list(tmp_path.iterdir()) == []  # no first figure, no folders

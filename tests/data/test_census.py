@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -242,6 +244,15 @@ def test_download_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(OSError, match="timed out"):
         _census._download("https://example.invalid/f.gz", tmp_path / "f.gz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_download_gets_a_plain_file_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_census.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"data"))
+    _census._download("https://example.invalid/f.gz", tmp_path / "new" / "f.gz")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "new" / "f.gz").read_bytes() == b"data"
+    assert stat.S_IMODE((tmp_path / "new" / "f.gz").stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
 
 
 def test_truncated_gzip_names_the_file(census_dir: Path, tmp_path: Path) -> None:

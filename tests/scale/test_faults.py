@@ -136,6 +136,13 @@ def test_a_signal_fails_the_running_trial_and_says_how_to_resume(tiny_study, tmp
         [(t.number, t.state.name, t.user_attrs.get("fail_reason")) for t in trials],
         err,
     )
+    numbers = [t.number for t in failed]  # the line names exactly the trials marked failed
+    named = (
+        f"trial {numbers[0]} of study 'tiny' was"
+        if len(numbers) == 1
+        else f"trials {', '.join(map(str, numbers))} of study 'tiny' were"
+    )
+    assert f"interrupted by {sig.name}; {named} running and " in err[-1], err
 
 
 def free_port() -> int:

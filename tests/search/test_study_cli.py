@@ -182,10 +182,13 @@ def test_resuming_with_a_changed_study_is_refused(finished_study, tiny_template,
     before = storage_snapshot(db)
     changed = tiny_template.write(tmp_path, training={"epochs": 3, "patience": 1})
     assert main(["optimize", "--study", str(changed), "--storage", storage, "--no-progress"]) == 1
-    assert "different data, objectives, training budget or seed" in capsys.readouterr().err
+    err = capsys.readouterr().err.splitlines()  # one line: no "study ...: storage ..." announcement before it
+    assert len(err) == 1 and err[0].startswith("mtlsearch optimize: error: "), err
+    assert "different data, objectives, training budget or seed" in err[0]
     changed = tiny_template.write(tmp_path, params={"tower_width": 8})
-    assert main(["optimize", "--study", str(changed), "--storage", storage]) == 1
-    assert "different search space" in capsys.readouterr().err
+    assert main(["optimize", "--study", str(changed), "--storage", storage, "--jobs", "2"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "different search space" in err[0], err
     assert storage_snapshot(db) == before
 
 

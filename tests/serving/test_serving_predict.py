@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +35,9 @@ def test_predict_gives_the_scores_of_serving_load_in_chunks(trained, table_file,
     want = mtlsearch.serving.load(out)(table)
     np.testing.assert_allclose(got[["ctr", "cvr"]].to_numpy(), want.to_numpy(), atol=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted({data.name, scores.name})  # no temp file left
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(scores.stat().st_mode) == 0o666 & ~umask  # a plain file's mode, not the temp file's 0600
 
 
 def test_a_missing_column_is_one_line_and_writes_nothing(trained, table_file, tmp_path):
@@ -119,6 +124,7 @@ def test_census_rows_score_without_the_derived_value_columns(data_dir, tmp_path)
         ({"--data": "missing.csv"}, "missing.csv: file not found"),
         ({"--out": "scores.xlsx"}, "--out: unknown file type '.xlsx'"),
         ({"--out": "no/such/folder/scores.csv"}, "--out: folder no/such/folder does not exist"),
+        ({"--out": "."}, "--out: . is a folder, not a file (fix: name a file, e.g. scores.parquet)"),
         ({"--batch-size": "0"}, "--batch-size: --batch-size must be >= 1, got 0"),
     ],
 )
