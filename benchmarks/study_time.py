@@ -184,7 +184,8 @@ def run_arm(study: str, n_trials: int | None, threads: int, busy: int, checkout:
     }
     parts["before"] = before
     parts["python"] = python
-    parts["start_rest"] = before - python - parts["imports"] - marks.get("preflight", 0.0)
+    parts["storage"] = marks.get("storage", 0.0)  # opening the storage, creating or loading the study
+    parts["start_rest"] = before - python - parts["imports"] - marks.get("preflight", 0.0) - parts["storage"]
     parts["between"] = wall - before - sum(walls)
     last = max(t.datetime_complete for t in trials).timestamp()
     parts["in_between"] = last - first - sum(walls)  # sampler start-up of each trial, callbacks
@@ -294,16 +295,17 @@ def main() -> None:
         )
     print(
         "\nThe parts outside training, wall seconds (all trials together for the per-trial parts):\n\n"
-        "| checkout | busy | threads | python start-up | imports | data | pre-flight checks | storage, study, "
+        "| checkout | busy | threads | python start-up | imports | data | pre-flight checks | storage and study | "
         "rest before | suggest (sampler + param writes) | Trainer construction | test scoring | trial attributes "
         "+ result hooks | hypervolume callback | between trials | after the last trial | Pareto table | exit |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     keys = (
         "python",
         "imports",
         "data",
         "preflight",
+        "storage",
         "start_rest",
         "suggest",
         "trainer",
