@@ -799,13 +799,15 @@ def _worker(
     timeout: float | None,
     seed: int | None,
     threads: int,
-    heartbeat: _Heartbeat,
+    heartbeat: tuple[int | None, int | None],
     data_folder: str | None = None,
 ) -> None:
+    """One ``--jobs`` worker's run. Its arguments are plain values and classes of light modules:
+    unpickling them in the spawned process imports nothing of this module (see ``_entry``)."""
     logging.getLogger("optuna").setLevel(logging.WARNING)
     with _torch_threads(threads):
         prepared = _prepare(study, storage, seed, data_folder)
-    _run(prepared, n_trials, timeout, seed, progress=False, threads=threads, heartbeat=heartbeat)
+    _run(prepared, n_trials, timeout, seed, progress=False, threads=threads, heartbeat=_Heartbeat(*heartbeat))
 
 
 def _check_arguments(*, n_trials: int | None, timeout: float | None, jobs: int, seed: int | None) -> None:
@@ -905,14 +907,15 @@ def _optimize(
                 timeout,
                 base_seed,  # trial_seed sets each trial apart
                 threads,
-                beat,
+                (beat.interval, beat.grace_period),
                 data_folder,
             )
             for share in shares
         ]
         try:
             gpus = worker_gpus(len(shares), config.training.accelerator)
-            run_workers(_worker, args, gpus, what=f"study {config.name!r}")
+            # By name: each worker imports this module (torch, Lightning) without the cyclic GC.
+            run_workers(f"{__name__}:_worker", args, gpus, what=f"study {config.name!r}")
         except Interrupted as error:
             raise Interrupted(error.signal_name, study_name=config.name, storage_url=prepared.storage_url) from None
     return optuna.load_study(study_name=config.name, storage=storage)

@@ -9,6 +9,7 @@ one clear line in the parent instead of a traceback from ``multiprocessing``.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import signal
@@ -80,18 +81,37 @@ class WorkerReport:
 
 
 def _entry(
-    target: Callable[..., None], args: tuple, index: int, gpu: str | None, reports: Any, stop_reason: Any
+    target: Callable[..., None] | str, args: tuple, index: int, gpu: str | None, reports: Any, stop_reason: Any
 ) -> None:
     """A worker's main: run ``target(*args)`` and report how it ended, without a traceback.
 
+    ``target`` may be ``"module:function"``: the worker imports it itself, as the lazy exports do
+    (:func:`~mtlsearch._lazy.import_submodule`: torch and Lightning without the cyclic GC), where
+    a function object would be imported, collector on, while the process unpickles its arguments.
     ``stop_reason`` is a shared byte array where the parent writes the signal it received before
     it stops the worker with SIGTERM; the worker's interrupted trial is then named after it.
+    The worker freezes its objects when done (``gc.freeze()``), so that its exit does not walk
+    torch's and Lightning's objects once more (about 2 s); queues are still flushed at exit.
     """
+    try:
+        _run_entry(target, args, index, gpu, reports, stop_reason)
+    finally:
+        gc.freeze()
+
+
+def _run_entry(
+    target: Callable[..., None] | str, args: tuple, index: int, gpu: str | None, reports: Any, stop_reason: Any
+) -> None:
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
     set_signal_namer(lambda name: stop_reason.value.decode() or name)
     try:
         with cooperative_signals(immediate=True):  # until the run installs its cooperative handler
+            if isinstance(target, str):
+                from mtlsearch._lazy import import_submodule
+
+                module, name = target.split(":")
+                target = getattr(import_submodule(module), name)
             target(*args)
     except (KeyboardInterrupt, Signalled) as error:
         reports.put(WorkerReport(index, "interrupted", getattr(error, "signal_name", "SIGINT")))
@@ -110,9 +130,11 @@ def _entry(
 
 
 def run_workers(
-    target: Callable[..., None], args_per_worker: list[tuple], gpus: list[str | None], *, what: str
+    target: Callable[..., None] | str, args_per_worker: list[tuple], gpus: list[str | None], *, what: str
 ) -> None:
     """Run ``target(*args)`` in one spawned process per entry; raise if any worker failed.
+
+    ``target``: a function, or ``"module:function"`` for the worker to import (see ``_entry``).
 
     On SIGINT/SIGTERM the workers are asked to stop (each marks its trial failed) and
     :class:`Interrupted` is raised once they have exited. ``what`` names the job in messages.

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import gc
+import os
+import pickle
+import subprocess
 import sys
 import tomllib
+import types
 from pathlib import Path
 
 import optuna
@@ -13,7 +17,7 @@ import torch
 
 import mtlsearch.cli
 from mtlsearch import _lazy
-from mtlsearch.search import _optimize, load_study, optimize
+from mtlsearch.search import _optimize, _workers, load_study, optimize
 from mtlsearch.search._optimize import TrialSeededSampler
 from mtlsearch.search._storage import open_storage
 
@@ -156,3 +160,38 @@ def test_the_executable_freezes_before_the_interpreter_exits(monkeypatch):
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["mtlsearch"] == "mtlsearch.cli:console"
     assert "console()" in (ROOT / "cli.py").read_text()
+
+
+def test_workers_get_plain_arguments_and_import_the_training_stack_themselves(tmp_path, tiny_template, monkeypatch):
+    captured = []
+    monkeypatch.setattr(_optimize, "run_workers", lambda target, args, gpus, what: captured.append((target, args)))
+    optimize(str(tiny_template.write(tmp_path)), storage=f"sqlite:///{tmp_path / 's.db'}", jobs=2)
+    [(target, args)] = captured
+    assert target == "mtlsearch.search._optimize:_worker"
+    # What a spawned worker unpickles before its main runs must not import torch (or this module):
+    # the worker imports those itself, with the collector paused.
+    code = (
+        "import pickle, sys; pickle.loads(sys.stdin.buffer.read()); "
+        "print(sorted({'torch', 'mtlsearch.search._optimize'} & set(sys.modules)))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps((target, args)), capture_output=True, env=env)
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout.decode().strip() == "[]"
+
+
+class _Reports(list):
+    put = list.append
+
+
+def test_a_worker_imports_a_named_target_and_freezes_when_done(monkeypatch):
+    calls = []
+    target = types.ModuleType("fake_worker_target")
+    target.run = lambda *args: calls.append(("run", args))
+    monkeypatch.setitem(sys.modules, "fake_worker_target", target)
+    monkeypatch.setattr(_lazy, "import_submodule", lambda name: calls.append(("import", name)) or sys.modules[name])
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append(("freeze",)))
+    reports = _Reports()
+    _workers._entry("fake_worker_target:run", (1, 2), 0, None, reports, types.SimpleNamespace(value=b""))
+    assert calls == [("import", "fake_worker_target"), ("run", (1, 2)), ("freeze",)]
+    assert [r.kind for r in reports] == ["ok"]
