@@ -20,7 +20,7 @@ def import_submodule(name: str) -> ModuleType:
     """``importlib.import_module(name)``; while torch is not imported yet, without the cyclic GC.
 
     Importing torch, Lightning (which pulls in torch._dynamo, torchmetrics, scipy.signal and
-    matplotlib), Optuna and SQLAlchemy creates a few million long-lived objects, and CPython's
+    matplotlib) and Optuna leaves about 760,000 objects the collector tracks, and CPython's
     collector walks them all again at each full collection the growth triggers: about a fifth of
     the import's CPU time (``benchmarks/study_time.py``). So the collector is paused for that
     import and its objects are then moved to the permanent generation (``gc.freeze()``), which
