@@ -627,9 +627,10 @@ def _run(
     heartbeat: _Heartbeat = _Heartbeat(None, None),
     storage: optuna.storages.BaseStorage | None = None,
     on_start: Callable[[str], None] | None = None,
+    worker: bool = False,
 ) -> optuna.Study:
     with _torch_threads(threads):  # a trial's training.threads, when set, overrides it
-        return _run_study(prepared, n_trials, timeout, seed, progress, heartbeat, storage, on_start)
+        return _run_study(prepared, n_trials, timeout, seed, progress, heartbeat, storage, on_start, worker)
 
 
 @contextlib.contextmanager
@@ -656,14 +657,20 @@ def _run_study(
     heartbeat: _Heartbeat,
     storage: optuna.storages.BaseStorage | None = None,
     on_start: Callable[[str], None] | None = None,
+    worker: bool = False,
 ) -> optuna.Study:
     """One process's share of the trials; ``storage``: the URL opened with ``heartbeat``'s settings
-    (a worker opens its own)."""
+    (a worker opens its own). A ``--jobs`` ``worker`` loads the study its parent has just created
+    or checked: it does not compare the study file and the data files again (the parent's data
+    reaches it as saved arrays; the source may be gone or being rewritten by then)."""
     config = prepared.config
     sampler = make_sampler(config, seed)
     if storage is None:
         storage = _open_with_heartbeat(prepared.storage_url, heartbeat)
-    study = create_or_load_study(config, prepared.storage_url, prepared.space, sampler, storage=storage)
+    if worker:
+        study = optuna.load_study(study_name=config.name, storage=storage, sampler=sampler)
+    else:
+        study = create_or_load_study(config, prepared.storage_url, prepared.space, sampler, storage=storage)
     if on_start:  # only now: a refused (changed) study is one error line, not an announcement and then the error
         on_start(prepared.storage_url)
     stopper = _StopOnRepeatedFailure(min(MAX_FAILURES_IN_A_ROW, n_trials or MAX_FAILURES_IN_A_ROW))
@@ -807,7 +814,16 @@ def _worker(
     logging.getLogger("optuna").setLevel(logging.WARNING)
     with _torch_threads(threads):
         prepared = _prepare(study, storage, seed, data_folder)
-    _run(prepared, n_trials, timeout, seed, progress=False, threads=threads, heartbeat=_Heartbeat(*heartbeat))
+    _run(
+        prepared,
+        n_trials,
+        timeout,
+        seed,
+        progress=False,
+        threads=threads,
+        heartbeat=_Heartbeat(*heartbeat),
+        worker=True,
+    )
 
 
 def _check_arguments(*, n_trials: int | None, timeout: float | None, jobs: int, seed: int | None) -> None:
