@@ -1,7 +1,7 @@
 """Training throughput at every expert count: the network against an independent plain PLE loop.
 
     python benchmarks/throughput.py [--sizes 1 2 4 8] [--epochs 1] [--repeats 2] [--rows N] [--threads 1]
-                                    [--old COMMIT]
+                                    [--old COMMIT] [--old-step COMMIT]
     python benchmarks/throughput.py --balancing [--epochs 1] [--repeats 3] [--max-rows 50000]
 
 Three arms train PLE (2 levels, experts of 16, towers of 8, embeddings of 4, batch 1024, Adam
@@ -12,7 +12,10 @@ lr 1e-3) on Census group 1 with the same tensors and batch order, at (specific, 
 - network: mtlsearch's ``MultiTaskNetwork`` in a hand-written loop (no Lightning);
 - Lightning: the same network through ``MultiTaskModule`` and ``Trainer.fit`` (no validation);
 - with ``--old COMMIT``, also "old network": ``mtlsearch/models/_network.py`` as of that git
-  commit, in the same hand loop (what a rewrite of the network gained).
+  commit, in the same hand loop (what a rewrite of the network gained);
+- with ``--old-step COMMIT``, also "old step": today's network through ``MultiTaskModule`` as of
+  that commit (``mtlsearch/training/_module.py``) and ``Trainer.fit`` (what a change to the
+  Lightning step path gained).
 
 Arms alternate within each size, their order rotating by repeat, so that load on a shared
 machine hits all alike; each arm's median CPU time per epoch is reported (one torch thread:
@@ -66,11 +69,11 @@ def cpu_seconds(run) -> float:
     return clock.cpu
 
 
-def lightning_seconds(config, data) -> Clock:
+def lightning_seconds(config, data, module_class=MultiTaskModule) -> Clock:
     """Time of ``Trainer.fit`` over the training split (no validation loop), set-up included."""
     pl.seed_everything(config.seed, verbose=False)
     network = MultiTaskNetwork(config.model, data.features, len(data.tasks))
-    module = MultiTaskModule(network, data.tasks, config.training, [1.0] * len(data.tasks), [1.0] * len(data.tasks))
+    module = module_class(network, data.tasks, config.training, [1.0] * len(data.tasks), [1.0] * len(data.tasks))
     loader = BatchLoader(data.train, config.training.batch_size, shuffle=True, seed=config.seed)
     with _quiet_lightning():
         trainer = make_trainer(config.training, limit_val_batches=0)
@@ -131,19 +134,28 @@ def run_plain(config, data) -> float:
 RUNNERS = {"plain": run_plain, "network": run_network, "Lightning": run_lightning}
 
 
-def old_network_runner(commit: str):
-    """A runner for the network module of ``commit``, loaded from git beside today's package."""
-    source = subprocess.run(
-        ["git", "show", f"{commit}:mtlsearch/models/_network.py"], capture_output=True, text=True, check=True
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "old_network.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("old_network", path)
+def load_old(commit: str, path_in_repo: str, name: str):
+    """The Python module at ``path_in_repo`` as of git ``commit``, loaded beside today's package."""
+    source = subprocess.run(["git", "show", f"{commit}:{path_in_repo}"], capture_output=True, text=True, check=True)
+    path = Path(tempfile.mkdtemp()) / f"{name}.py"
+    path.write_text(source.stdout)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["old_network"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
+    return module
 
-    return functools.partial(run_network, network_class=module.MultiTaskNetwork)
+
+def old_network_runner(commit: str):
+    """A runner for the network module of ``commit``, in the hand loop."""
+    old = load_old(commit, "mtlsearch/models/_network.py", "old_network")
+    return functools.partial(run_network, network_class=old.MultiTaskNetwork)
+
+
+def old_step_runner(commit: str):
+    """A runner for today's network through the ``MultiTaskModule`` of ``commit`` and ``Trainer.fit``."""
+    old = load_old(commit, "mtlsearch/training/_module.py", "old_module")
+    return lambda config, data: lightning_seconds(config, data, module_class=old.MultiTaskModule).cpu
 
 
 def main() -> None:
@@ -158,11 +170,15 @@ def main() -> None:
         "--balancing", action="store_true", help="only the loss-balancing section (see balancing_throughput)"
     )
     parser.add_argument("--max-rows", type=int, help="--balancing: keep each Census file's first rows")
+    parser.add_argument("--old-step", metavar="COMMIT", help="also time the Lightning step path as of this commit")
     args = parser.parse_args()
     arms = ARMS
     if args.old:
         RUNNERS["old network"] = old_network_runner(args.old)
-        arms = (*ARMS, "old network")
+        arms = (*arms, "old network")
+    if args.old_step:
+        RUNNERS["old step"] = old_step_runner(args.old_step)
+        arms = (*arms, "old step")
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")  # validation is off on purpose
     if args.balancing:
@@ -182,6 +198,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     base = None
+    overheads: list[str] = []  # per size: each Lightning arm's CPU time a step over the network's hand loop
     for n in args.sizes:
         config = census_ple(epochs=args.epochs, specific=n, shared=n)
         params = MultiTaskNetwork(config.model, data.features, len(data.tasks)).n_parameters
@@ -196,10 +213,15 @@ def main() -> None:
             f"| ({n}, {n}) | {params:,} | {sec['plain']:.2f} | {sec['network']:.2f} | {sec['Lightning']:.2f} "
             f"| **{sec['plain'] / sec['network']:.2f}x** | **{sec['plain'] / sec['Lightning']:.2f}x** "
             f"| {params / base[0]:.2f} | {sec['Lightning'] / base[1]:.2f} |"
-            + (f" old network / plain: {sec['plain'] / sec['old network']:.2f}x" if args.old else ""),
+            + (f" old network / plain: {sec['plain'] / sec['old network']:.2f}x" if args.old else "")
+            + (f" old step / plain: {sec['plain'] / sec['old step']:.2f}x" if args.old_step else ""),
             flush=True,
         )
+        steps = -(-len(data.train) // config.training.batch_size)  # a step a batch; seconds are per epoch
+        extra = {arm: 1e3 * (sec[arm] - sec["network"]) / steps for arm in ("Lightning", "old step") if arm in sec}
+        overheads.append(f"({n}, {n}): " + ", ".join(f"{arm} {ms:.2f} ms" for arm, ms in extra.items()))
     print("\nratios: plain seconds / arm seconds (above 1: faster than the plain loop); target >= 0.95x")
+    print("CPU time a step over the network in the hand loop (median epochs): " + "; ".join(overheads))
 
 
 def balancing_throughput(*, epochs: int, repeats: int, max_rows: int | None) -> None:
