@@ -3,6 +3,7 @@
     python benchmarks/throughput.py [--sizes 1 2 4 8] [--epochs 1] [--repeats 2] [--rows N] [--threads 1]
                                     [--old COMMIT] [--old-step COMMIT]
     python benchmarks/throughput.py --balancing [--epochs 1] [--repeats 3] [--max-rows 50000]
+    python benchmarks/throughput.py --step-cost [--rows 51200] [--repeats 16] [--sizes 1] [--old-step COMMIT]
 
 Three arms train PLE (2 levels, experts of 16, towers of 8, embeddings of 4, batch 1024, Adam
 lr 1e-3) on Census group 1 with the same tensors and batch order, at (specific, shared) experts
@@ -31,6 +32,7 @@ import argparse
 import dataclasses
 import functools
 import importlib.util
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -170,6 +172,9 @@ def main() -> None:
         "--balancing", action="store_true", help="only the loss-balancing section (see balancing_throughput)"
     )
     parser.add_argument("--max-rows", type=int, help="--balancing: keep each Census file's first rows")
+    parser.add_argument(
+        "--step-cost", action="store_true", help="only the Lightning path's CPU time a step (see step_cost)"
+    )
     parser.add_argument("--old-step", metavar="COMMIT", help="also time the Lightning step path as of this commit")
     args = parser.parse_args()
     arms = ARMS
@@ -183,6 +188,9 @@ def main() -> None:
     warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")  # validation is off on purpose
     if args.balancing:
         balancing_throughput(epochs=args.epochs, repeats=args.repeats, max_rows=args.max_rows)
+        return
+    if args.step_cost:
+        step_cost(rows=args.rows or 51200, repeats=args.repeats, n=args.sizes[0], old_step=args.old_step)
         return
     data = prepare_data(census_ple())
     if args.rows:
@@ -258,6 +266,102 @@ def balancing_throughput(*, epochs: int, repeats: int, max_rows: int | None) -> 
     for method, clocks in runs.items():
         rate = samples / median([r.cpu for r in clocks])
         print(f"| {method} | {rate:,.0f} | {rate / fixed:.2f} | {', '.join(f'{r.cpu:.2f}' for r in clocks)} |")
+
+
+class EpochClock(pl.Callback):
+    """CPU time of each training epoch inside ``Trainer.fit`` (no set-up, no validation)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self._start = time.process_time()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.seconds.append(time.process_time() - self._start)
+
+
+class EpochPerStepModule(MultiTaskModule):
+    """Not adopted, measured for reference: the whole epoch in one Lightning step (Lightning hands
+    ``training_step`` its data iterator), so Lightning's per-batch loop runs once an epoch. Same
+    update; but callbacks then see one batch an epoch (the progress line's batch count) and
+    Lightning's batch counters count epochs."""
+
+    def training_step(self, dataloader_iter):
+        for batch, _, _ in dataloader_iter:
+            self.on_train_batch_start(batch, 0)
+            self._common_step(self.transfer_batch_to_device(batch, self.device, 0), "train")
+
+
+def step_cost(*, rows: int, repeats: int, n: int, old_step: str | None) -> None:
+    """CPU time a step of the Lightning path over the same network and update in a hand loop.
+
+    Rounds alternate the arms (order rotating); each arm's epoch CPU time is paired with the
+    hand loop's of the same round, and the median and quartiles of the differences, per step,
+    are reported: load on a shared machine drifts slowly, so pairs within a round cancel most
+    of it. Every arm must end with the hand loop's weights exactly (asserted).
+    """
+    config = census_ple(epochs=1, specific=n, shared=n)
+    data = prepare_data(config)
+    data = dataclasses.replace(data, train=data.train.take(slice(0, rows)))
+    batch_size = config.training.batch_size
+    steps = -(-len(data.train) // batch_size)
+    tasks = len(data.tasks)
+
+    def hand() -> tuple[float, MultiTaskNetwork]:
+        pl.seed_everything(config.seed, verbose=False)
+        network = MultiTaskNetwork(config.model, data.features, tasks)
+        optimizer = make_optimizer(config.training, [{"params": list(network.parameters())}])
+        loader = BatchLoader(data.train, batch_size, shuffle=True, seed=config.seed)
+        binary = torch.tensor([t.type == "binary" for t in data.tasks])
+        weights = torch.ones(tasks)
+        network.train()
+        start = time.process_time()
+        for categorical, numeric, labels, masks in loader:
+            losses = task_losses(network(categorical, numeric), labels, masks.float(), binary)
+            optimizer.zero_grad()
+            (weights * losses).sum().backward()
+            optimizer.step()
+        return time.process_time() - start, network
+
+    def lightning(module_class) -> tuple[float, MultiTaskNetwork]:
+        pl.seed_everything(config.seed, verbose=False)
+        network = MultiTaskNetwork(config.model, data.features, tasks)
+        module = module_class(network, data.tasks, config.training, [1.0] * tasks, [1.0] * tasks)
+        loader = BatchLoader(data.train, batch_size, shuffle=True, seed=config.seed)
+        clock = EpochClock()
+        with _quiet_lightning():
+            make_trainer(config.training, limit_val_batches=0, callbacks=[clock]).fit(module, train_dataloaders=loader)
+        return clock.seconds[0], network
+
+    arms = {"Lightning": functools.partial(lightning, MultiTaskModule)}
+    if old_step:
+        old = load_old(old_step, "mtlsearch/training/_module.py", "old_module")
+        arms["old step"] = functools.partial(lightning, old.MultiTaskModule)
+    arms["one Lightning step an epoch (not adopted)"] = functools.partial(lightning, EpochPerStepModule)
+    arms["hand loop"] = hand
+    names = list(arms)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    trained: dict[str, dict[str, torch.Tensor]] = {}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            cpu, network = arms[name]()
+            seconds[name].append(cpu)
+            trained[name] = network.state_dict()
+    for name in names:
+        for key, value in trained[name].items():
+            assert torch.equal(value, trained["hand loop"][key]), f"{name}: {key} differs from the hand loop's"
+    print(f"machine: {machine()}")
+    print(
+        f"PLE ({n}, {n}) on Census group 1, {len(data.train)} train rows, batch {batch_size} ({steps} steps an "
+        f"epoch), {repeats} rounds\n"
+    )
+    print("| path | CPU ms a step | over the hand loop, ms a step: median (quartiles) |")
+    print("|---|---|---|")
+    for name in names:
+        diffs = sorted(a - b for a, b in zip(seconds[name], seconds["hand loop"]))
+        q = [1e3 * statistics.quantiles(diffs, n=4)[i] / steps for i in range(3)] if len(diffs) > 1 else [0.0] * 3
+        print(f"| {name} | {1e3 * median(seconds[name]) / steps:.3f} | {q[1]:.3f} ({q[0]:.3f}, {q[2]:.3f}) |")
 
 
 if __name__ == "__main__":
