@@ -186,6 +186,7 @@ def main() -> None:
         arms = (*arms, "old step")
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")  # validation is off on purpose
+    warnings.filterwarnings("ignore", message=".*`dataloader_iter`.*")  # --step-cost: its not-adopted arm
     if args.balancing:
         balancing_throughput(epochs=args.epochs, repeats=args.repeats, max_rows=args.max_rows)
         return
