@@ -204,6 +204,7 @@ def _hand_trained(config, data, weights, decays):
     return network, balancing
 
 
+@pytest.mark.filterwarnings("ignore:.*no `val_dataloader`")
 @pytest.mark.parametrize(
     "balancing, schedule",
     [("fixed", "constant"), ("fixed", "cosine"), ("uncertainty", "cosine"), ("gradnorm", "constant")],
@@ -236,6 +237,7 @@ def test_lightning_step_path_gives_the_hand_loops_weights(tiny_data, balancing, 
         assert torch.equal(mine, theirs)
 
 
+@pytest.mark.filterwarnings("ignore:.*no `val_dataloader`")
 def test_lightning_step_path_keeps_lightnings_optimizer_under_another_precision(tiny_data):
     """A precision plugin that steps the optimiser itself (here bf16 autocast) keeps Lightning's
     wrapper, which counts the steps: ``global_step`` is right either way."""
