@@ -252,3 +252,20 @@ def test_lightning_step_path_keeps_lightnings_optimizer_under_another_precision(
     trainer.fit(module, train_dataloaders=loader)
     assert module._step_progress is None
     assert trainer.global_step == 2 * len(loader)
+
+
+@pytest.mark.parametrize("balancing, captures", [("fixed", False), ("uncertainty", False), ("gradnorm", True)])
+def test_towers_input_is_captured_only_for_a_method_that_reads_it(tiny_data, monkeypatch, balancing, captures):
+    """The forward hook on the towers costs every step: only gradnorm and the TorchJD methods get it."""
+    from mtlsearch.training import _module
+
+    calls = []
+    original = _module.tower_input
+
+    def counting(network):
+        calls.append(1)
+        return original(network)
+
+    monkeypatch.setattr(_module, "tower_input", counting)
+    train(tiny_config(epochs=1, loss_balancing=balancing), tiny_data)
+    assert bool(calls) is captures
