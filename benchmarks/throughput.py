@@ -1,8 +1,9 @@
 """Training throughput at every expert count: the network against an independent plain PLE loop.
 
     python benchmarks/throughput.py [--sizes 1 2 4 8] [--epochs 1] [--repeats 2] [--rows N] [--threads 1]
-                                    [--old COMMIT]
+                                    [--old COMMIT] [--old-step COMMIT]
     python benchmarks/throughput.py --balancing [--epochs 1] [--repeats 3] [--max-rows 50000]
+    python benchmarks/throughput.py --step-cost [--rows 51200] [--repeats 16] [--sizes 1] [--old-step COMMIT]
 
 Three arms train PLE (2 levels, experts of 16, towers of 8, embeddings of 4, batch 1024, Adam
 lr 1e-3) on Census group 1 with the same tensors and batch order, at (specific, shared) experts
@@ -12,7 +13,10 @@ lr 1e-3) on Census group 1 with the same tensors and batch order, at (specific, 
 - network: mtlsearch's ``MultiTaskNetwork`` in a hand-written loop (no Lightning);
 - Lightning: the same network through ``MultiTaskModule`` and ``Trainer.fit`` (no validation);
 - with ``--old COMMIT``, also "old network": ``mtlsearch/models/_network.py`` as of that git
-  commit, in the same hand loop (what a rewrite of the network gained).
+  commit, in the same hand loop (what a rewrite of the network gained);
+- with ``--old-step COMMIT``, also "old step": today's network through ``MultiTaskModule`` as of
+  that commit (``mtlsearch/training/_module.py``) and ``Trainer.fit`` (what a change to the
+  Lightning step path gained).
 
 Arms alternate within each size, their order rotating by repeat, so that load on a shared
 machine hits all alike; each arm's median CPU time per epoch is reported (one torch thread:
@@ -28,6 +32,7 @@ import argparse
 import dataclasses
 import functools
 import importlib.util
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,11 +71,11 @@ def cpu_seconds(run) -> float:
     return clock.cpu
 
 
-def lightning_seconds(config, data) -> Clock:
+def lightning_seconds(config, data, module_class=MultiTaskModule) -> Clock:
     """Time of ``Trainer.fit`` over the training split (no validation loop), set-up included."""
     pl.seed_everything(config.seed, verbose=False)
     network = MultiTaskNetwork(config.model, data.features, len(data.tasks))
-    module = MultiTaskModule(network, data.tasks, config.training, [1.0] * len(data.tasks), [1.0] * len(data.tasks))
+    module = module_class(network, data.tasks, config.training, [1.0] * len(data.tasks), [1.0] * len(data.tasks))
     loader = BatchLoader(data.train, config.training.batch_size, shuffle=True, seed=config.seed)
     with _quiet_lightning():
         trainer = make_trainer(config.training, limit_val_batches=0)
@@ -131,19 +136,28 @@ def run_plain(config, data) -> float:
 RUNNERS = {"plain": run_plain, "network": run_network, "Lightning": run_lightning}
 
 
-def old_network_runner(commit: str):
-    """A runner for the network module of ``commit``, loaded from git beside today's package."""
-    source = subprocess.run(
-        ["git", "show", f"{commit}:mtlsearch/models/_network.py"], capture_output=True, text=True, check=True
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "old_network.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("old_network", path)
+def load_old(commit: str, path_in_repo: str, name: str):
+    """The Python module at ``path_in_repo`` as of git ``commit``, loaded beside today's package."""
+    source = subprocess.run(["git", "show", f"{commit}:{path_in_repo}"], capture_output=True, text=True, check=True)
+    path = Path(tempfile.mkdtemp()) / f"{name}.py"
+    path.write_text(source.stdout)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["old_network"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
+    return module
 
-    return functools.partial(run_network, network_class=module.MultiTaskNetwork)
+
+def old_network_runner(commit: str):
+    """A runner for the network module of ``commit``, in the hand loop."""
+    old = load_old(commit, "mtlsearch/models/_network.py", "old_network")
+    return functools.partial(run_network, network_class=old.MultiTaskNetwork)
+
+
+def old_step_runner(commit: str):
+    """A runner for today's network through the ``MultiTaskModule`` of ``commit`` and ``Trainer.fit``."""
+    old = load_old(commit, "mtlsearch/training/_module.py", "old_module")
+    return lambda config, data: lightning_seconds(config, data, module_class=old.MultiTaskModule).cpu
 
 
 def main() -> None:
@@ -158,15 +172,26 @@ def main() -> None:
         "--balancing", action="store_true", help="only the loss-balancing section (see balancing_throughput)"
     )
     parser.add_argument("--max-rows", type=int, help="--balancing: keep each Census file's first rows")
+    parser.add_argument(
+        "--step-cost", action="store_true", help="only the Lightning path's CPU time a step (see step_cost)"
+    )
+    parser.add_argument("--old-step", metavar="COMMIT", help="also time the Lightning step path as of this commit")
     args = parser.parse_args()
     arms = ARMS
     if args.old:
         RUNNERS["old network"] = old_network_runner(args.old)
-        arms = (*ARMS, "old network")
+        arms = (*arms, "old network")
+    if args.old_step:
+        RUNNERS["old step"] = old_step_runner(args.old_step)
+        arms = (*arms, "old step")
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")  # validation is off on purpose
+    warnings.filterwarnings("ignore", message=".*`dataloader_iter`.*")  # --step-cost: its not-adopted arm
     if args.balancing:
         balancing_throughput(epochs=args.epochs, repeats=args.repeats, max_rows=args.max_rows)
+        return
+    if args.step_cost:
+        step_cost(rows=args.rows or 51200, repeats=args.repeats, n=args.sizes[0], old_step=args.old_step)
         return
     data = prepare_data(census_ple())
     if args.rows:
@@ -182,6 +207,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     base = None
+    overheads: list[str] = []  # per size: each Lightning arm's CPU time a step over the network's hand loop
     for n in args.sizes:
         config = census_ple(epochs=args.epochs, specific=n, shared=n)
         params = MultiTaskNetwork(config.model, data.features, len(data.tasks)).n_parameters
@@ -196,10 +222,15 @@ def main() -> None:
             f"| ({n}, {n}) | {params:,} | {sec['plain']:.2f} | {sec['network']:.2f} | {sec['Lightning']:.2f} "
             f"| **{sec['plain'] / sec['network']:.2f}x** | **{sec['plain'] / sec['Lightning']:.2f}x** "
             f"| {params / base[0]:.2f} | {sec['Lightning'] / base[1]:.2f} |"
-            + (f" old network / plain: {sec['plain'] / sec['old network']:.2f}x" if args.old else ""),
+            + (f" old network / plain: {sec['plain'] / sec['old network']:.2f}x" if args.old else "")
+            + (f" old step / plain: {sec['plain'] / sec['old step']:.2f}x" if args.old_step else ""),
             flush=True,
         )
+        steps = -(-len(data.train) // config.training.batch_size)  # a step a batch; seconds are per epoch
+        extra = {arm: 1e3 * (sec[arm] - sec["network"]) / steps for arm in ("Lightning", "old step") if arm in sec}
+        overheads.append(f"({n}, {n}): " + ", ".join(f"{arm} {ms:.2f} ms" for arm, ms in extra.items()))
     print("\nratios: plain seconds / arm seconds (above 1: faster than the plain loop); target >= 0.95x")
+    print("CPU time a step over the network in the hand loop (median epochs): " + "; ".join(overheads))
 
 
 def balancing_throughput(*, epochs: int, repeats: int, max_rows: int | None) -> None:
@@ -236,6 +267,102 @@ def balancing_throughput(*, epochs: int, repeats: int, max_rows: int | None) -> 
     for method, clocks in runs.items():
         rate = samples / median([r.cpu for r in clocks])
         print(f"| {method} | {rate:,.0f} | {rate / fixed:.2f} | {', '.join(f'{r.cpu:.2f}' for r in clocks)} |")
+
+
+class EpochClock(pl.Callback):
+    """CPU time of each training epoch inside ``Trainer.fit`` (no set-up, no validation)."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self._start = time.process_time()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.seconds.append(time.process_time() - self._start)
+
+
+class EpochPerStepModule(MultiTaskModule):
+    """Not adopted, measured for reference: the whole epoch in one Lightning step (Lightning hands
+    ``training_step`` its data iterator), so Lightning's per-batch loop runs once an epoch. Same
+    update; but callbacks then see one batch an epoch (the progress line's batch count) and
+    Lightning's batch counters count epochs."""
+
+    def training_step(self, dataloader_iter):
+        for batch, _, _ in dataloader_iter:
+            self.on_train_batch_start(batch, 0)
+            self._common_step(self.transfer_batch_to_device(batch, self.device, 0), "train")
+
+
+def step_cost(*, rows: int, repeats: int, n: int, old_step: str | None) -> None:
+    """CPU time a step of the Lightning path over the same network and update in a hand loop.
+
+    Rounds alternate the arms (order rotating); each arm's epoch CPU time is paired with the
+    hand loop's of the same round, and the median and quartiles of the differences, per step,
+    are reported: load on a shared machine drifts slowly, so pairs within a round cancel most
+    of it. Every arm must end with the hand loop's weights exactly (asserted).
+    """
+    config = census_ple(epochs=1, specific=n, shared=n)
+    data = prepare_data(config)
+    data = dataclasses.replace(data, train=data.train.take(slice(0, rows)))
+    batch_size = config.training.batch_size
+    steps = -(-len(data.train) // batch_size)
+    tasks = len(data.tasks)
+
+    def hand() -> tuple[float, MultiTaskNetwork]:
+        pl.seed_everything(config.seed, verbose=False)
+        network = MultiTaskNetwork(config.model, data.features, tasks)
+        optimizer = make_optimizer(config.training, [{"params": list(network.parameters())}])
+        loader = BatchLoader(data.train, batch_size, shuffle=True, seed=config.seed)
+        binary = torch.tensor([t.type == "binary" for t in data.tasks])
+        weights = torch.ones(tasks)
+        network.train()
+        start = time.process_time()
+        for categorical, numeric, labels, masks in loader:
+            losses = task_losses(network(categorical, numeric), labels, masks.float(), binary)
+            optimizer.zero_grad()
+            (weights * losses).sum().backward()
+            optimizer.step()
+        return time.process_time() - start, network
+
+    def lightning(module_class) -> tuple[float, MultiTaskNetwork]:
+        pl.seed_everything(config.seed, verbose=False)
+        network = MultiTaskNetwork(config.model, data.features, tasks)
+        module = module_class(network, data.tasks, config.training, [1.0] * tasks, [1.0] * tasks)
+        loader = BatchLoader(data.train, batch_size, shuffle=True, seed=config.seed)
+        clock = EpochClock()
+        with _quiet_lightning():
+            make_trainer(config.training, limit_val_batches=0, callbacks=[clock]).fit(module, train_dataloaders=loader)
+        return clock.seconds[0], network
+
+    arms = {"Lightning": functools.partial(lightning, MultiTaskModule)}
+    if old_step:
+        old = load_old(old_step, "mtlsearch/training/_module.py", "old_module")
+        arms["old step"] = functools.partial(lightning, old.MultiTaskModule)
+    arms["one Lightning step an epoch (not adopted)"] = functools.partial(lightning, EpochPerStepModule)
+    arms["hand loop"] = hand
+    names = list(arms)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    trained: dict[str, dict[str, torch.Tensor]] = {}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            cpu, network = arms[name]()
+            seconds[name].append(cpu)
+            trained[name] = network.state_dict()
+    for name in names:
+        for key, value in trained[name].items():
+            assert torch.equal(value, trained["hand loop"][key]), f"{name}: {key} differs from the hand loop's"
+    print(f"machine: {machine()}")
+    print(
+        f"PLE ({n}, {n}) on Census group 1, {len(data.train)} train rows, batch {batch_size} ({steps} steps an "
+        f"epoch), {repeats} rounds\n"
+    )
+    print("| path | CPU ms a step | over the hand loop, ms a step: median (quartiles) |")
+    print("|---|---|---|")
+    for name in names:
+        diffs = sorted(a - b for a, b in zip(seconds[name], seconds["hand loop"]))
+        q = [1e3 * statistics.quantiles(diffs, n=4)[i] / steps for i in range(3)] if len(diffs) > 1 else [0.0] * 3
+        print(f"| {name} | {1e3 * median(seconds[name]) / steps:.3f} | {q[1]:.3f} ({q[0]:.3f}, {q[2]:.3f}) |")
 
 
 if __name__ == "__main__":

@@ -45,8 +45,13 @@ __all__ = [
 class LossBalancing(nn.Module):
     """One way of turning the per-task losses of a batch into gradients."""
 
-    def backward(self, losses: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """Fill ``.grad`` from ``losses`` ``(T,)``; ``features`` ``(B, T, h)`` is the towers' input.
+    # Whether ``backward`` reads ``features``: when not, the trainer does not capture the towers'
+    # input (a forward hook registered and removed every step) and passes None.
+    uses_features = True
+
+    def backward(self, losses: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:
+        """Fill ``.grad`` from ``losses`` ``(T,)``; ``features`` ``(B, T, h)`` is the towers' input
+        (None for a method whose ``uses_features`` is False).
 
         Returns the scalar that was minimised (detached), for logging and divergence checks.
         """
@@ -63,11 +68,13 @@ class LossBalancing(nn.Module):
 class FixedBalancing(LossBalancing):
     """The plain weighted sum sum_k w_k(t) L_k: the weights come in with ``losses``."""
 
+    uses_features = False
+
     def __init__(self, n_tasks: int) -> None:
         super().__init__()
         self.n_tasks = n_tasks
 
-    def backward(self, losses: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    def backward(self, losses: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:
         total = losses.sum()
         total.backward()
         return total.detach()
@@ -86,12 +93,14 @@ class UncertaintyBalancing(LossBalancing):
     a noisier task (larger loss) gets a lower weight.
     """
 
+    uses_features = False
+
     def __init__(self, binary: Sequence[bool]) -> None:
         super().__init__()
         self.log_variance = nn.Parameter(torch.zeros(len(binary)))  # (T,) s_k
         self.register_buffer("scale", torch.tensor([1.0 if b else 0.5 for b in binary]), persistent=False)  # (T,)
 
-    def backward(self, losses: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    def backward(self, losses: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:
         total = (self.scale * torch.exp(-self.log_variance) * losses + 0.5 * self.log_variance).sum()
         total.backward()
         return total.detach()

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.plugins.precision import Precision
+from pytorch_lightning.strategies import SingleDeviceStrategy
 
 from mtlsearch._interrupt import raise_if_interrupted
 from mtlsearch.config import TrainingConfig
@@ -76,6 +78,9 @@ class MultiTaskModule(pl.LightningModule):
         self._train_loss = torch.zeros(())
         self._train_batches = 0
         self._epoch_weights = self.weights
+        self._optimizer: Any = None  # set in on_train_start, with the two below
+        self._step_progress: Any = None  # Lightning's count of manual optimiser steps (None: its wrapper counts)
+        self._scheduler: Any = None
         self.train_loop_seconds = 0.0  # time in training epochs only: no set-up, no validation
         self._epoch_start: float | None = None
 
@@ -92,20 +97,50 @@ class MultiTaskModule(pl.LightningModule):
                 logits = self.network(categorical, numeric)  # (B, T)
             self._outputs.append(logits.detach())
             return logits
-        with tower_input(self.network) as features:
-            logits = self.network(categorical, numeric)  # (B, T); features[0] (B, T, h)
+        features = None  # the towers' input (B, T, h), captured only for a method that reads it
+        if self.balancing.uses_features:
+            with tower_input(self.network) as captured:
+                logits = self.network(categorical, numeric)  # (B, T)
+            features = captured[0]
+        else:
+            logits = self.network(categorical, numeric)  # (B, T)
         losses = task_losses(logits, labels, masks.to(logits.dtype), self.binary)  # (T,)
-        optimizer = self.optimizers()
+        optimizer, progress = self._optimizer, self._step_progress
         optimizer.zero_grad()
-        loss = self.balancing.backward(self._epoch_weights * losses, features[0])
-        optimizer.step()
+        loss = self.balancing.backward(self._epoch_weights * losses, features)
+        if progress is None:
+            optimizer.step()  # Lightning's wrapper: it counts the step itself
+        else:
+            progress.increment_ready()
+            optimizer.step()
+            progress.increment_completed()
         self.balancing.after_step()
-        scheduler = self.lr_schedulers()
-        if scheduler is not None:
-            scheduler.step()
-        self._train_loss = self._train_loss + loss
+        if self._scheduler is not None:
+            self._scheduler.step()
+        self._train_loss.add_(loss)
         self._train_batches += 1
         return loss
+
+    def on_train_start(self) -> None:
+        """Look up once per fit what every step uses: the optimiser and the lr schedule.
+
+        With Lightning's default 32-bit precision on one device the plain optimiser is stepped
+        (``self.optimizers(use_pl_optimizer=False)``) and the step counted in Lightning's manual
+        optimisation progress, so ``trainer.global_step`` stays the number of optimiser steps.
+        Lightning's wrapper would route each step through the strategy and the precision plugin
+        (which change nothing at 32 bits) and call the ``on_before_optimizer_step`` hooks (none
+        here); skipping it, and the towers' hook where the balancing method does not read it,
+        saves about 0.2 ms of CPU a step (``benchmarks/RESULTS.md``, issue 15). Any other
+        precision or strategy (a grad scaler, XLA) keeps the wrapper.
+        """
+        trainer = self.trainer
+        plain = type(trainer.precision_plugin) is Precision and type(trainer.strategy) is SingleDeviceStrategy
+        if plain:
+            self._optimizer = self.optimizers(use_pl_optimizer=False)
+            self._step_progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+        else:
+            self._optimizer, self._step_progress = self.optimizers(), None
+        self._scheduler = self.lr_schedulers()
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
         raise_if_interrupted()  # SIGINT/SIGTERM during a search: stop between batches, not mid-write

@@ -161,3 +161,111 @@ def test_training_shows_no_warning_users_cannot_act_on(tiny_data):
         warnings.simplefilter("always")
         train(tiny_config(), tiny_data)
     assert not [w for w in caught if "LeafSpec" in str(w.message)]
+
+
+# --- the Lightning step path (issue 15): the same update as a hand loop, fewer calls a step ----------
+
+
+def _hand_trained(config, data, weights, decays):
+    """``MultiTaskModule``'s update written out as a plain loop: the same seed, network, batch
+    order, balancing, optimiser and per-step schedule (what the Lightning path must reproduce)."""
+    import pytorch_lightning as pl
+
+    from mtlsearch.data import BatchLoader
+    from mtlsearch.training import make_balancing, make_optimizer
+    from mtlsearch.training._balancing import tower_input
+    from mtlsearch.training._checks import build_network
+    from mtlsearch.training._module import cosine_schedule
+
+    pl.seed_everything(config.seed, verbose=False)
+    network = build_network(config, data)
+    balancing = make_balancing(config.training, data.tasks, network)
+    groups = [{"params": list(network.parameters())}]
+    if list(balancing.parameters()):
+        groups.append({"params": list(balancing.parameters()), "weight_decay": 0.0})
+    optimizer = make_optimizer(config.training, groups)
+    loader = BatchLoader(data.train, config.training.batch_size, shuffle=True, seed=config.seed)
+    epochs = config.training.epochs
+    schedule = cosine_schedule(optimizer, epochs * len(loader)) if config.training.lr_schedule == "cosine" else None
+    binary = torch.tensor([t.type == "binary" for t in data.tasks])
+    network.train()
+    for epoch in range(epochs):
+        epoch_weights = torch.tensor(weights) * torch.tensor(decays) ** epoch
+        for categorical, numeric, labels, masks in loader:
+            with tower_input(network) as features:
+                logits = network(categorical, numeric)
+            losses = task_losses(logits, labels, masks.float(), binary)
+            optimizer.zero_grad()
+            balancing.backward(epoch_weights * losses, features[0])
+            optimizer.step()
+            balancing.after_step()
+            if schedule is not None:
+                schedule.step()
+    return network, balancing
+
+
+@pytest.mark.filterwarnings("ignore:.*no `val_dataloader`")
+@pytest.mark.parametrize(
+    "balancing, schedule",
+    [("fixed", "constant"), ("fixed", "cosine"), ("uncertainty", "cosine"), ("gradnorm", "constant")],
+)
+def test_lightning_step_path_gives_the_hand_loops_weights(tiny_data, balancing, schedule):
+    """Through ``Trainer.fit`` the module steps the plain optimiser and counts the steps itself:
+    the weights must be exactly those of the hand-written update, and ``global_step`` the number
+    of optimiser steps."""
+    from mtlsearch.data import BatchLoader
+    from mtlsearch.training import MultiTaskModule, make_trainer
+    from mtlsearch.training._checks import build_network
+
+    config = tiny_config(epochs=3, lr=0.02, loss_balancing=balancing, lr_schedule=schedule)
+    weights, decays = [2.0, 0.5], [0.5, 1.0]
+    import pytorch_lightning as pl
+
+    pl.seed_everything(config.seed, verbose=False)
+    network = build_network(config, tiny_data)
+    module = MultiTaskModule(network, tiny_data.tasks, config.training, weights, decays)
+    loader = BatchLoader(tiny_data.train, 16, shuffle=True, seed=config.seed)
+    trainer = make_trainer(config.training, limit_val_batches=0)
+    trainer.fit(module, train_dataloaders=loader)
+
+    assert module._step_progress is not None  # the plain optimiser was stepped
+    assert trainer.global_step == 3 * len(loader)
+    hand, hand_balancing = _hand_trained(config, tiny_data, weights, decays)
+    for (name, mine), theirs in zip(network.state_dict().items(), hand.state_dict().values()):
+        assert torch.equal(mine, theirs), name
+    for mine, theirs in zip(module.balancing.parameters(), hand_balancing.parameters()):
+        assert torch.equal(mine, theirs)
+
+
+@pytest.mark.filterwarnings("ignore:.*no `val_dataloader`")
+def test_lightning_step_path_keeps_lightnings_optimizer_under_another_precision(tiny_data):
+    """A precision plugin that steps the optimiser itself (here bf16 autocast) keeps Lightning's
+    wrapper, which counts the steps: ``global_step`` is right either way."""
+    from mtlsearch.data import BatchLoader
+    from mtlsearch.training import MultiTaskModule, make_trainer
+    from mtlsearch.training._checks import build_network
+
+    config = tiny_config(epochs=2)
+    module = MultiTaskModule(build_network(config, tiny_data), tiny_data.tasks, config.training, [1.0] * 2, [1.0] * 2)
+    loader = BatchLoader(tiny_data.train, 16, shuffle=True, seed=0)
+    trainer = make_trainer(config.training, limit_val_batches=0, precision="bf16-mixed")
+    trainer.fit(module, train_dataloaders=loader)
+    assert module._step_progress is None
+    assert trainer.global_step == 2 * len(loader)
+
+
+@pytest.mark.parametrize("balancing, captures", [("fixed", False), ("uncertainty", False), ("gradnorm", True)])
+def test_towers_input_is_captured_only_for_a_method_that_reads_it(tiny_data, monkeypatch, balancing, captures):
+    """The forward hook on the towers costs every step: only gradnorm and the TorchJD methods get it."""
+    from mtlsearch.training import _module
+
+    calls = []
+    original = _module.tower_input
+
+    def counting(network):
+        calls.append(1)
+        return original(network)
+
+    monkeypatch.setattr(_module, "tower_input", counting)
+    train(tiny_config(epochs=1, loss_balancing=balancing), tiny_data)
+    assert bool(calls) is captures
