@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["MtlsearchError", "UsageError"]
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["MtlsearchError", "UsageError", "column_not_found"]
 
 
 class MtlsearchError(Exception):
@@ -34,6 +37,26 @@ class UsageError(MtlsearchError):
     """A command-line argument that cannot work (e.g. ``--storage ""``): exit code 2, as argparse's."""
 
     exit_code = 2
+
+
+MAX_LISTED = 40  # column names an error lists before it counts the rest
+
+
+def column_not_found(name: str, columns: Iterable[object], where: str, fix: str | None = None) -> MtlsearchError:
+    """The error for a column that a table lacks: it names the column, the closest name the table
+    has (a misspelling, another case: ``difflib``), then ``fix``, or else the table's columns (up
+    to ``MAX_LISTED``, then their count).
+
+    >>> str(column_not_found("devise", ["user_id", "device", "click"], "log.csv"))
+    "log.csv: column 'devise' not found (fix: did you mean 'device'? the file's columns: user_id, device, click)"
+    """
+    names = [str(c) for c in columns]
+    close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    listed = ", ".join(names[:MAX_LISTED]) + (f", ... ({len(names)} in all)" if len(names) > MAX_LISTED else "")
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return MtlsearchError(
+        f"column {name!r} not found", where=where, fix=hint + (fix or f"the file's columns: {listed}")
+    )
 
 
 MAX_LENGTH = 2000  # characters of one error line; longer ones (a quoted huge value) are cut in the middle

@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mtlsearch.cli._stored import add_study_arguments, resolve_study
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "baselines", help="train the single-task model of every task once and store its metrics with the study"
     )
-    parser.add_argument("--study", required=True, help="study name")
-    parser.add_argument("--storage", help="storage URL (default: sqlite:///mtlsearch.db)")
+    add_study_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_study(args)
     from mtlsearch.analysis import train_baselines
 
     record = train_baselines(args.study, storage=args.storage)

@@ -6,19 +6,20 @@ import argparse
 import socket
 import sys
 
+from mtlsearch.cli._stored import add_study_arguments, resolve_study
 from mtlsearch.errors import MtlsearchError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("dashboard", help="inspect a study in optuna-dashboard")
-    parser.add_argument("--study", required=True, help="study name")
-    parser.add_argument("--storage", help="storage URL (default: sqlite:///mtlsearch.db)")
+    add_study_arguments(parser)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_study(args)
     from optuna_dashboard import run_server
 
     from mtlsearch.search import load_study  # late: `mtlsearch --help` imports no optuna

@@ -6,6 +6,8 @@ import argparse
 import sys
 import warnings
 
+from mtlsearch.cli._stored import add_study_arguments, resolve_study
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -13,8 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="write a trial as a training config for mtlsearch train",
         description="Export a trial (by number, or picked from the Pareto front) as a self-contained config.",
     )
-    parser.add_argument("--study", required=True, help="study name")
-    parser.add_argument("--storage", help="storage URL (default: sqlite:///mtlsearch.db)")
+    add_study_arguments(parser)
     choice = parser.add_mutually_exclusive_group(required=True)
     choice.add_argument("--trial", type=int, help="trial number")
     choice.add_argument("--pick", help="knee | weighted:TASK=W,... | 'METRIC>=VALUE' (e.g. 'vtr/auc>=0.8')")
@@ -23,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_study(args)
     from mtlsearch.search import ExportWarning, export_trial  # late: `mtlsearch --help` imports no optuna
 
     with warnings.catch_warnings(record=True) as caught:

@@ -77,8 +77,9 @@ def resume_command(
 
 
 def _started(study: str, storage_url: str) -> None:
-    """The study is created or loaded and trials start: the warnings held while the input was
-    checked (e.g. about the data), then the storage line."""
+    """The study (its stored name: ``NAME-v2`` after ``--force-new-version``) is created or loaded
+    and trials start: the warnings held while the input was checked (e.g. about the data), then
+    the storage line."""
     release_warnings()
     print(f"study {study}: storage {storage_url}", file=sys.stderr, flush=True)
 
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         heartbeat_interval=args.heartbeat_interval,
         grace_period=args.grace_period,
         force_new_version=args.force_new_version,
-        on_start=lambda url: _started(args.study, url),
+        on_start=_started,
     )
     states = [t.state.name for t in study.trials]
     print(

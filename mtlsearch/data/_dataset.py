@@ -31,7 +31,7 @@ from mtlsearch.data._encoding import (
     fit_encoder,
     warn_unseen,
 )
-from mtlsearch.errors import MtlsearchError
+from mtlsearch.errors import MtlsearchError, column_not_found
 
 __all__ = [
     "TASK_TYPES",
@@ -376,14 +376,15 @@ class TaskColumns:
     positive_of: str | None = None  # or: the name of another binary task whose positives form it
 
 
+FILE_COLUMNS = "mtlsearch.file_columns"  # frame.attrs key: every column of the file it was read from
+
+
 def _check_columns(frame: pd.DataFrame, columns: Sequence[str], source: str) -> None:
+    """One error naming the first of ``columns`` that ``frame`` lacks, with the file's columns
+    (``frame.attrs[FILE_COLUMNS]`` when only some were read) and the closest name among them."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise MtlsearchError(
-            f"column {missing[0]!r} not found",
-            where=source,
-            fix=f"name one of the file's columns ({', '.join(map(str, list(frame.columns)[:12]))}...)",
-        )
+        raise column_not_found(missing[0], frame.attrs.get(FILE_COLUMNS, frame.columns), source)
 
 
 def _parents_first(tasks: Sequence[TaskColumns], by_name: dict[str, int], source: str) -> list[int]:

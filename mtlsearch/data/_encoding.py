@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from mtlsearch.errors import MtlsearchError
+from mtlsearch.errors import MtlsearchError, column_not_found
 
 __all__ = [
     "PAD",
@@ -420,7 +420,7 @@ def encode_features(
     missing = [c.name for c in encoder.columns if c.name not in frame.columns]
     missing += [c for c in encoder.numeric if c not in frame.columns]
     if missing:
-        raise MtlsearchError(f"column {missing[0]!r} not found", where=source, fix="give every feature column")
+        raise column_not_found(missing[0], frame.columns, source)
     keys = {c.name: _column_keys(frame, c, source) for c in encoder.columns}
     categorical = _codes(encoder, keys, len(frame))
     values = _numeric(frame, encoder, source)

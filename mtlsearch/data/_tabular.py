@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import os
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ import yaml
 
 from mtlsearch._strict import load_yaml
 from mtlsearch.data._dataset import (
+    FILE_COLUMNS,
     MultiTaskData,
     TaskColumns,
     TaskSpec,
@@ -595,15 +596,19 @@ def _read_table(path: str, text_columns: Sequence[str], columns: Sequence[str]) 
     while suffixes and suffixes[-1] in _COMPRESSION:
         suffixes.pop()
     kind = suffixes[-1] if suffixes else ""
+    header: list[str] = []  # every column of the file, for the error on a missing one
+
+    def use(column: str) -> bool:
+        header.append(column)
+        return column in wanted or not wanted
+
     try:
         wanted = set(columns)
         if kind in (".parquet", ".pq"):
-            frame = _read_parquet(file, wanted)
+            frame = _read_parquet(file, use)
         elif kind in (".csv", ".tsv", ".txt"):
             sep = "\t" if kind == ".tsv" else ","
-            frame = pd.read_csv(
-                file, sep=sep, dtype=dict.fromkeys(text_columns, str), usecols=lambda c: c in wanted or not wanted
-            )
+            frame = pd.read_csv(file, sep=sep, dtype=dict.fromkeys(text_columns, str), usecols=use)
         else:
             raise MtlsearchError(
                 f"unknown file type {kind or '(none)'!r}", where=path, fix="use a .csv, .tsv or .parquet file"
@@ -617,15 +622,16 @@ def _read_table(path: str, text_columns: Sequence[str], columns: Sequence[str]) 
         ) from None
     if len(frame) == 0:
         raise MtlsearchError("the file has no rows", where=path, fix="fill it, or point to another file")
+    frame.attrs[FILE_COLUMNS] = tuple(dict.fromkeys(header))
     return frame
 
 
-def _read_parquet(file: Path, wanted: set[str]) -> pd.DataFrame:
+def _read_parquet(file: Path, use: Callable[[str], bool]) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     names = pq.read_schema(file).names
-    table = pq.read_table(file, columns=[n for n in names if n in wanted or not wanted])
+    table = pq.read_table(file, columns=[n for n in names if use(n)])
 
     def lists_stay_arrow(dtype: pa.DataType) -> pd.ArrowDtype | None:
         return pd.ArrowDtype(dtype) if pa.types.is_list(dtype) or pa.types.is_large_list(dtype) else None

@@ -626,7 +626,7 @@ def _run(
     threads: int = SEARCH_THREADS,
     heartbeat: _Heartbeat = _Heartbeat(None, None),
     storage: optuna.storages.BaseStorage | None = None,
-    on_start: Callable[[str], None] | None = None,
+    on_start: Callable[[str, str], None] | None = None,
     worker: bool = False,
 ) -> optuna.Study:
     with _torch_threads(threads):  # a trial's training.threads, when set, overrides it
@@ -656,7 +656,7 @@ def _run_study(
     progress: bool,
     heartbeat: _Heartbeat,
     storage: optuna.storages.BaseStorage | None = None,
-    on_start: Callable[[str], None] | None = None,
+    on_start: Callable[[str, str], None] | None = None,
     worker: bool = False,
 ) -> optuna.Study:
     """One process's share of the trials; ``storage``: the URL opened with ``heartbeat``'s settings
@@ -672,7 +672,7 @@ def _run_study(
     else:
         study = create_or_load_study(config, prepared.storage_url, prepared.space, sampler, storage=storage)
     if on_start:  # only now: a refused (changed) study is one error line, not an announcement and then the error
-        on_start(prepared.storage_url)
+        on_start(config.name, prepared.storage_url)
     stopper = _StopOnRepeatedFailure(min(MAX_FAILURES_IN_A_ROW, n_trials or MAX_FAILURES_IN_A_ROW))
     epoch_hooks, result_hooks, study_callbacks = study_hooks(config)
     line = ProgressLine(n_trials, "trial", enabled=progress)
@@ -851,7 +851,7 @@ def optimize(
     seed: int | None = None,
     jobs: int = 1,
     progress: bool = False,
-    on_start: Callable[[str], None] | None = None,
+    on_start: Callable[[str, str], None] | None = None,
     heartbeat_interval: int | None = DEFAULT_HEARTBEAT_INTERVAL,
     grace_period: int | None = DEFAULT_GRACE_PERIOD,
     force_new_version: bool = False,
@@ -866,7 +866,8 @@ def optimize(
     (its worker died) is marked failed and retried. SIGINT/SIGTERM mark running trials failed and
     raise :class:`~mtlsearch.search._workers.Interrupted`. A changed study file is refused unless
     ``force_new_version`` (then the study runs as ``NAME-v2``, ...). ``on_start`` receives the
-    storage URL once the study is created or loaded, before the first trial (never before a refusal).
+    study's stored name (``NAME-v2`` after a new version) and the storage URL once the study is
+    created or loaded, before the first trial (never before a refusal).
 
     >>> study = optimize("ple", n_trials=2, storage="sqlite:///ple.db")  # doctest: +SKIP
     """
@@ -898,7 +899,7 @@ def _optimize(
     progress: bool,
     beat: _Heartbeat,
     storage: optuna.storages.BaseStorage,
-    on_start: Callable[[str], None] | None = None,
+    on_start: Callable[[str, str], None] | None = None,
 ) -> optuna.Study:
     config = prepared.config
     if jobs == 1:
@@ -906,7 +907,7 @@ def _optimize(
     # Create the study once, so that workers only load it.
     create_or_load_study(config, prepared.storage_url, prepared.space, make_sampler(config, seed), storage=storage)
     if on_start:
-        on_start(prepared.storage_url)
+        on_start(config.name, prepared.storage_url)
     shares = split_trials(n_trials, jobs)
     threads = SEARCH_THREADS
     base_seed = config.sampler.seed if seed is None else seed

@@ -19,7 +19,7 @@ from mtlsearch.data import (
     numeric_values,
     value_as_text,
 )
-from mtlsearch.errors import MtlsearchError
+from mtlsearch.errors import MtlsearchError, column_not_found
 from mtlsearch.serving._formats import FORMATS, Predictor, load_artifact, onnx_missing
 
 __all__ = ["SCHEMA_FILE", "Scorer", "ServingSchema", "load"]
@@ -100,10 +100,12 @@ class ServingSchema:
         present = set(columns)
         missing = [c for c in self.columns if c not in present]
         if missing:
-            raise MtlsearchError(
-                f"column {missing[0]!r} not found" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
-                where=source,
-                fix=f"give the columns the model was trained on: {', '.join(self.columns)}",
+            more = f" ({len(missing) - 1} more missing)" if len(missing) > 1 else ""
+            raise column_not_found(
+                missing[0],
+                columns,
+                source,
+                fix=f"give the columns the model was trained on{more}: {', '.join(self.columns)}",
             )
 
     def encode(self, frame: pd.DataFrame, source: str = "DataFrame") -> tuple[np.ndarray, np.ndarray]:

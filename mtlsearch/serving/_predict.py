@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from mtlsearch._outputs import check_output_file, normal_file_mode
-from mtlsearch.errors import MtlsearchError
+from mtlsearch.errors import MtlsearchError, column_not_found
 from mtlsearch.serving._load import Scorer, load
 
 __all__ = ["predict"]
@@ -135,7 +135,7 @@ def predict(
     carried = list(dict.fromkeys([*(c for c in schema.id_columns if c in present), *keep]))
     for column in carried:
         if column not in present:
-            raise MtlsearchError(f"column {column!r} not found", where=str(source), fix="check --keep")
+            raise column_not_found(column, present, str(source))
         if column in schema.task_names:
             raise MtlsearchError(
                 f"column {column!r} has a task's name", where="--keep", fix="keep another column, or rename it"

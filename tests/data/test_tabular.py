@@ -186,6 +186,17 @@ def test_missing_column(tmp_path: Path) -> None:
     assert message.startswith(f"{path}: column 'age' not found")
 
 
+@pytest.mark.parametrize("typo", ["agee", "Age"])
+def test_a_misspelled_column_gets_the_close_name_and_every_column(tmp_path: Path, typo: str) -> None:
+    table = _table()
+    for i in range(14):  # more columns than an error used to list (12): the real one came last
+        table.insert(0, f"extra_{i}", 0)
+    path = _write(tmp_path, table)
+    message = _error(path=path, schema={**SCHEMA, "numeric": ["price", typo]})
+    assert message.startswith(f"{path}: column {typo!r} not found (fix: did you mean 'age'?")
+    assert all(str(column) in message for column in table.columns)
+
+
 def test_nan_in_numeric_column(tmp_path: Path) -> None:
     table = _table()
     table.loc[3, "price"] = np.nan  # row 3 is a validation row

@@ -43,7 +43,7 @@ def test_workers_use_the_parents_encoded_data_not_the_source(tmp_path: Path, tin
     # The parent has loaded and validated the data when on_start runs; remove the source then:
     # workers that loaded it again would fail with "file not found".
     storage = f"sqlite:///{tmp_path / 's.db'}"
-    result = optimize(str(study), storage=storage, jobs=2, on_start=lambda url: source.unlink())
+    result = optimize(str(study), storage=storage, jobs=2, on_start=lambda name, url: source.unlink())
     assert not source.exists()
     states = [t.state for t in result.trials]
     assert states == [optuna.trial.TrialState.COMPLETE] * 3, [t.user_attrs.get("fail_reason") for t in result.trials]
