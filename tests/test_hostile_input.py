@@ -653,9 +653,9 @@ def _weird_study_file(study: Callable[..., str]) -> str:
 
 
 KIND_5: list[Case] = [
-    ("negative-n-trials", lambda d, study: _optimize(study(), "--n-trials", "-3"), "--n-trials and --jobs", 1),
-    ("zero-n-trials", lambda d, study: _optimize(study(), "--n-trials", "0"), "--n-trials and --jobs must be >= 1", 1),
-    ("zero-jobs", lambda d, study: _optimize(study(), "--jobs", "0"), "--n-trials and --jobs must be >= 1", 1),
+    ("negative-n-trials", lambda d, study: _optimize(study(), "--n-trials", "-3"), "--n-trials: --n-trials must be >= 1, got -3", 1),
+    ("zero-n-trials", lambda d, study: _optimize(study(), "--n-trials", "0"), "--n-trials must be >= 1, got 0", 1),
+    ("zero-jobs", lambda d, study: _optimize(study(), "--jobs", "0"), "--jobs: --jobs must be >= 1, got 0 (fix", 1),
     ("negative-timeout", lambda d, study: _optimize(study(), "--timeout", "-5"), "--timeout must be a finite", 1),
     ("zero-timeout", lambda d, study: _optimize(study(), "--timeout", "0"), "--timeout must be a finite", 1),
     ("nan-timeout", lambda d, study: _optimize(study(), "--timeout", "nan"), "--timeout must be a finite", 1),
@@ -1126,7 +1126,7 @@ def test_kind4b_a_changed_data_file_is_refused_like_a_changed_study_file(
     assert len(err) == 1, err  # the refusal alone: no "study ...: storage ..." line before it
     err = err[0]
     assert err.startswith("mtlsearch optimize: error:") and "content of its data files" in err, err
-    assert "--force-new-version" in err
+    assert "--force-new-version" in err and "restore the old data files" in err, err
     assert snapshot(tmp_path / "data.db") == before
     assert main(_optimize(study, "--storage", storage, "--force-new-version")) == 0
     from mtlsearch.search import load_study

@@ -84,8 +84,17 @@ def _started(study: str, storage_url: str) -> None:
     print(f"study {study}: storage {storage_url}", file=sys.stderr, flush=True)
 
 
+def _quiet_optuna() -> None:
+    """Optuna's INFO lines ("A new study created in RDB ...") off: the storage line says it."""
+    import optuna  # imported by now, with the rest of the search
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
 def run(args: argparse.Namespace) -> int:
     from mtlsearch.search import format_trials, optimize, pareto_trials  # late: training imports torch
+
+    _quiet_optuna()
 
     study = optimize(
         args.study,

@@ -470,7 +470,7 @@ def _codes(encoder: FeatureEncoder, keys: dict[str, _Keys], n_rows: int) -> np.n
 def _numeric(frame: pd.DataFrame, encoder: FeatureEncoder, source: str, *, consume: bool = False) -> np.ndarray:
     out = np.empty((len(frame), len(encoder.numeric)), dtype=np.float32)
     for j, column in enumerate(encoder.numeric):
-        raw = frame[column]
+        raw = given = frame[column]
         if raw.dtype.kind != "f" or raw.dtype.itemsize != 4:
             raw = pd.to_numeric(raw, errors="coerce")
         with np.errstate(over="ignore", invalid="ignore"):
@@ -478,10 +478,14 @@ def _numeric(frame: pd.DataFrame, encoder: FeatureEncoder, source: str, *, consu
         bad = ~np.isfinite(out[:, j])
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            value = raw.iloc[row]
-            reason = "beyond float32's range" if _finite_number(value) else "NaN or non-numeric"
+            value = given.iloc[row]  # as the file has it: 'abc', not the NaN it became
+            reason = "beyond float32's range" if _finite_number(value) else "missing, NaN or non-numeric"
+            label = frame.index[row]  # the file's data row (splits and predict's chunks keep the file's labels)
+            where_row = f"data row {label + 1}, header not counted" if isinstance(label, int | np.integer) else "row"
+            plain = value.item() if isinstance(value, np.generic) else value
+            shown = "a missing value" if _missing(value) else repr(plain)
             raise MtlsearchError(
-                f"numeric column {column!r} has {int(bad.sum())} {reason} value(s) (first: {value!r} in row {row})",
+                f"numeric column {column!r} has {int(bad.sum())} {reason} value(s) (first: {shown} in {where_row})",
                 where=source,
                 fix="fill, rescale or drop those rows, or declare the column categorical",
             )
@@ -489,6 +493,13 @@ def _numeric(frame: pd.DataFrame, encoder: FeatureEncoder, source: str, *, consu
             del raw
             del frame[column]
     return out
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or array value
+        return False
 
 
 def _finite_number(value: Any) -> bool:

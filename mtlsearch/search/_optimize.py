@@ -277,6 +277,9 @@ def _check_objectives(config: StudyConfig, data: MultiTaskData) -> None:
             )
 
 
+DATA_FILES_CHANGED = "content of its data files (a schema or table file changed since)"
+
+
 def _changes(config: StudyConfig, space: SearchSpace, summary: optuna.study.StudySummary) -> list[str]:
     """What differs between the study file and the stored study of the same name."""
     attrs = summary.user_attrs
@@ -288,7 +291,7 @@ def _changes(config: StudyConfig, space: SearchSpace, summary: optuna.study.Stud
         changed.append("data, objectives, training budget or seed")
     # Studies stored before the data fingerprint existed have none: they resume (and get one).
     if DATA_FINGERPRINT_ATTR in attrs and attrs[DATA_FINGERPRINT_ATTR] != data_fingerprint(config.data, config.source):
-        changed.append("content of its data files (a schema or table file changed since)")
+        changed.append(DATA_FILES_CHANGED)
     if stored_space is not None and stored_space != space.to_dict():
         changed.append("search space")
     if [d.name.lower() for d in summary.directions] != config.directions:
@@ -339,8 +342,8 @@ def create_or_load_study(
             raise MtlsearchError(
                 f"study {config.name!r} in this storage was made with a different {', '.join(changed)}",
                 where=config.source or config.name,
-                fix="restore the old study file, rename the study (name: ...), or pass --force-new-version "
-                f"to start {config.name}-v2",
+                fix=f"restore the old {'data files' if changed == [DATA_FILES_CHANGED] else 'study file'}, "
+                f"rename the study (name: ...), or pass --force-new-version to start {config.name}-v2",
             )
     study = optuna.create_study(
         storage=storage, sampler=sampler, study_name=config.name, directions=config.directions, load_if_exists=True
@@ -828,10 +831,9 @@ def _worker(
 
 def _check_arguments(*, n_trials: int | None, timeout: float | None, jobs: int, seed: int | None) -> None:
     """The run's own arguments (command-line flags), before the study file is read."""
-    if (n_trials is not None and n_trials < 1) or jobs < 1:
-        raise MtlsearchError(
-            f"--n-trials and --jobs must be >= 1, got {n_trials} and {jobs}", where="command line", fix="use 1 or more"
-        )
+    for flag, value in (("--n-trials", n_trials), ("--jobs", jobs)):
+        if value is not None and value < 1:
+            raise MtlsearchError(f"{flag} must be >= 1, got {value}", where=flag, fix="use 1 or more")
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise MtlsearchError(
             f"--timeout must be a finite number of seconds > 0, got {timeout}",

@@ -54,8 +54,12 @@ def _chunks(path: Path, kind: str, columns: Sequence[str], text: Sequence[str], 
     if kind == "parquet":
         import pyarrow.parquet as pq
 
+        start = 0
         for batch in pq.ParquetFile(path).iter_batches(batch_size=size, columns=list(columns)):
-            yield batch.to_pandas()
+            frame = batch.to_pandas()
+            frame.index = pd.RangeIndex(start, start + len(frame))  # the file's row numbers, as CSV chunks have
+            start += len(frame)
+            yield frame
         return
     sep = "\t" if kind == "tsv" else ","
     yield from pd.read_csv(path, sep=sep, usecols=list(columns), dtype=dict.fromkeys(text, str), chunksize=size)

@@ -43,3 +43,23 @@ def test_a_missing_study_file_is_one_line(tmp_path: Path, capsys) -> None:
     assert main(["pareto", "--study", str(tmp_path / "nope.yaml")]) == 1
     err = capsys.readouterr().err
     assert "nope.yaml" in err and len(err.strip().splitlines()) == 1
+
+
+def test_optimize_prints_only_our_storage_line_on_stderr(tmp_path: Path, tiny_template) -> None:
+    """Optuna's own INFO line ("[I ...] A new study created in RDB ...") is not printed: our line says it."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    study = tiny_template.write(tmp_path, n_trials=1, training={"epochs": 1})
+    run = subprocess.run(
+        [sys.executable, str(root / "cli.py"), "optimize", "--study", str(study), "--no-progress"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines() == [f"study tiny: storage sqlite:///{tmp_path / 'mtlsearch.db'}"]

@@ -202,7 +202,17 @@ def test_nan_in_numeric_column(tmp_path: Path) -> None:
     table.loc[3, "price"] = np.nan  # row 3 is a validation row
     path = _write(tmp_path, table)
     message = _error(path=path, schema={**SCHEMA, "split": {"column": "split"}})
-    assert message.startswith(f"{path}: numeric column 'price' has 1 NaN or non-numeric value(s)")
+    assert message.startswith(f"{path}: numeric column 'price' has 1 missing, NaN or non-numeric value(s)")
+    assert "(first: a missing value in data row 4, header not counted)" in message
+
+
+def test_text_in_numeric_column_is_quoted_as_the_file_has_it(tmp_path: Path) -> None:
+    table = _table().astype({"price": object})
+    table.loc[5, "price"] = "abc"
+    path = _write(tmp_path, table)
+    message = _error(path=path, schema=SCHEMA)
+    assert "numeric column 'price' has 1 missing, NaN or non-numeric value(s)" in message
+    assert "(first: 'abc' in data row 6, header not counted)" in message
 
 
 def test_nan_in_binary_label(tmp_path: Path) -> None:

@@ -184,7 +184,7 @@ def test_load_refuses_a_missing_column_and_a_non_numeric_value(trained, table_fi
     table = pd.read_csv(table_file)
     with pytest.raises(MtlsearchError, match="column 'price' not found"):
         scorer(table.drop(columns="price"))
-    with pytest.raises(MtlsearchError, match="numeric column 'age' has 1 NaN or non-numeric"):
+    with pytest.raises(MtlsearchError, match="numeric column 'age' has 1 missing, NaN or non-numeric"):
         scorer(table.astype({"age": object}).assign(age=["x", *table["age"][1:]]))
 
 

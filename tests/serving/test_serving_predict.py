@@ -68,7 +68,9 @@ def test_a_bad_value_in_a_later_chunk_leaves_the_old_output_untouched(trained, t
     scores.write_text("old\n")
     argv = ["predict", "--model", str(out), "--data", str(data), "--out", str(scores), "--batch-size", "50"]
     assert main(argv) == 1
-    assert "numeric column 'price' has 1 NaN or non-numeric value(s)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "numeric column 'price' has 1 missing, NaN or non-numeric value(s)" in err
+    assert "in data row 151, header not counted" in err  # the file's row, not the chunk's
     assert scores.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv", "scores.csv"]
 
