@@ -294,9 +294,11 @@ def _flatten(series: pd.Series, column: CategoricalColumn, where: str) -> tuple[
             array = None
         if array is None or not pa.types.is_list(array.type):
             raise MtlsearchError(
-                f"multi-valued column {column.name!r} is not a list column",
+                f"multi-valued column {column.name!r} is not a list column, and its schema entry has no separator",
                 where=where,
-                fix="give its separator (e.g. separator: '|'), or store it as a Parquet list column",
+                fix="give it as lists (a Parquet list column, or Python lists in a DataFrame); to read text such "
+                "as 'a|b', the schema entry needs separator: '|' (a trained model keeps the schema it was "
+                "trained with: retrain with the separator to score such files)",
             )
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
