@@ -35,7 +35,6 @@ class ServingSchema:
     vocabularies: tuple[tuple[str, ...], ...]
     numeric: tuple[str, ...]
     tasks: tuple[tuple[str, str], ...]  # (name, "binary" | "regression")
-    id_columns: tuple[str, ...] = ()  # columns that identify a row, copied into predict's output
     value_features: tuple[tuple[str, str], ...] = ()  # (categorical, numeric column): derived if absent
     # the training encoder (hashing, min_count, multi-valued columns); None for generated data
     encoder: FeatureEncoder | None = None
@@ -47,7 +46,6 @@ class ServingSchema:
             vocabularies=tuple(tuple(v) for v in data.vocabularies),
             numeric=tuple(data.features.numeric),
             tasks=tuple((t.name, t.type) for t in data.tasks),
-            id_columns=tuple(getattr(data, "id_columns", ())),
             value_features=tuple(data.value_features),
             encoder=data.encoder,
         )
@@ -59,7 +57,6 @@ class ServingSchema:
             "categorical": dict(zip(self.categorical, map(list, self.vocabularies))),
             "numeric": list(self.numeric),
             "tasks": [{"name": n, "type": t} for n, t in self.tasks],
-            "id_columns": list(self.id_columns),
             "value_features": dict(self.value_features),
             "note": "categorical code of a value = 1 + its index in the list; 0 for unseen values",
         }
@@ -73,7 +70,6 @@ class ServingSchema:
                 vocabularies=tuple(tuple(v) for v in raw["categorical"].values()),
                 numeric=tuple(raw["numeric"]),
                 tasks=tuple((t["name"], t["type"]) for t in raw["tasks"]),
-                id_columns=tuple(raw.get("id_columns", ())),
                 value_features=tuple(raw.get("value_features", {}).items()),
                 encoder=FeatureEncoder.from_dict(raw["encoder"]) if "encoder" in raw else None,
             )

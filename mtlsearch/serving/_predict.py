@@ -114,7 +114,7 @@ def predict(
 ) -> int:
     """Score the table ``data`` (CSV/TSV, optionally compressed, or Parquet; raw values in the
     training schema) with the model folder ``model`` and write ``out`` (CSV/TSV or Parquet): the
-    id columns the schema names and ``keep``, then one column per task. Reads ``batch_size`` rows
+    ``keep`` columns (ids: the schema has no id field), then one column per task. Reads ``batch_size`` rows
     at a time, so memory follows the batch, not the file. Unseen categories score through OOV;
     a missing column or a non-numeric value raises :class:`MtlsearchError` and ``out`` is left
     untouched (scores go to a temporary file first). ``progress``: a bar on stderr (default: when
@@ -136,7 +136,7 @@ def predict(
     except (ValueError, OSError, EOFError, zlib.error) as error:
         raise MtlsearchError(f"cannot read the file ({error})", where=str(source), fix="check the table") from None
     schema.check_columns(present, str(source))
-    carried = list(dict.fromkeys([*(c for c in schema.id_columns if c in present), *keep]))
+    carried = list(dict.fromkeys(keep))
     for column in carried:
         if column not in present:
             raise column_not_found(column, present, str(source))
