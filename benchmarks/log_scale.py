@@ -5,6 +5,8 @@
     python benchmarks/log_scale.py throughput --data /tmp/log10m --steps 200 --rounds 3
     python benchmarks/log_scale.py embedding-updates                 # dense vs row-wise updates
     python benchmarks/log_scale.py study --data /tmp/log10m --rows 200000 --n-trials 20
+    python benchmarks/log_scale.py study --data /tmp/log10m --rows 0 --jobs 2 --batch-size 4096 \
+        --expert-widths 16 32                                        # all 10M rows
 
 The log: ``user_id`` (Zipf over 1M values), ``item_id`` (Zipf over 300k), 10 more categoricals
 (``cat_0`` .. ``cat_9``, 10 to 50k values), two multi-valued list columns (``history_item_ids``:
