@@ -653,7 +653,7 @@ def _weird_study_file(study: Callable[..., str]) -> str:
 
 
 KIND_5: list[Case] = [
-    ("negative-n-trials", lambda d, study: _optimize(study(), "--n-trials", "-3"), "--n-trials: --n-trials must be >= 1, got -3", 1),
+    ("negative-n-trials", lambda d, study: _optimize(study(), "--n-trials", "-3"), "must be >= 1, got -3", 1),
     ("zero-n-trials", lambda d, study: _optimize(study(), "--n-trials", "0"), "--n-trials must be >= 1, got 0", 1),
     ("zero-jobs", lambda d, study: _optimize(study(), "--jobs", "0"), "--jobs: --jobs must be >= 1, got 0 (fix", 1),
     ("negative-timeout", lambda d, study: _optimize(study(), "--timeout", "-5"), "--timeout must be a finite", 1),

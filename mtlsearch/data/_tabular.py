@@ -491,6 +491,16 @@ def _tasks(value: Any, where: str) -> tuple[TaskColumns, ...]:
                 positive_of=task.get("sample_space"),
             )
         )
+    types = {t.spec.name: t.spec.type for t in parsed}
+    for i, t in enumerate(parsed):
+        if t.positive_of is not None and types.get(t.positive_of) != "binary":
+            what = "no task" if t.positive_of not in types else f"a {types[t.positive_of]} task"
+            others = ", ".join(n for n, k in types.items() if k == "binary" and n != t.spec.name)
+            raise MtlsearchError(
+                f"sample_space {t.positive_of!r} names {what}: a sample space is the positives of a binary task",
+                where=f"{where}[{i}].sample_space",
+                fix=f"name another binary task ({others}), or give mask: COLUMN for a 0/1 column",
+            )
     check_products([t.spec for t in parsed], [f"{where}[{i}].product_of" for i in range(len(parsed))])
     return tuple(parsed)
 

@@ -58,7 +58,7 @@ def test_sample_space_from_another_tasks_positives():
     ("overrides", "message"),
     [
         ({"train": frames()["train"].drop(columns="age")}, "t.csv (train): column 'age' not found"),
-        ({"train": frames()["train"].assign(age=[1.0, np.nan, 2.0, 3.0])}, "numeric column 'age' has 1 NaN"),
+        ({"train": frames()["train"].assign(age=[1.0, np.nan, 2.0, 3.0])}, "numeric column 'age' has 1 missing, NaN"),
         ({"test": frames()["test"].assign(click=[0, 2, 1, 0])}, "binary label column 'click' holds 2.0"),
         ({"test": frames()["test"].assign(click=[0, np.nan, 1, 0])}, "label column 'click' has 1 missing"),
         ({"validation": frames()["train"].iloc[:0]}, "the validation split is empty"),

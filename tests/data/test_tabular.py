@@ -272,7 +272,8 @@ def test_error_in_separate_file_names_that_file(tmp_path: Path) -> None:
     valid = _write(tmp_path, bad, "valid.csv")
     test = _write(tmp_path, _table(n=50), "test.csv")
     message = _error(path=train, validation_path=valid, test_path=test, schema=SCHEMA)
-    assert message.startswith(f"{valid} (validation): numeric column 'age' has 1 NaN")
+    assert message.startswith(f"{valid} (validation): numeric column 'age' has 1 missing, NaN")
+    assert "in data row 8, header not counted" in message  # the row of valid.csv itself
 
 
 def test_unreadable_and_unknown_files(tmp_path: Path) -> None:
@@ -361,7 +362,14 @@ def test_task_sample_space_must_be_a_binary_task(csv_file: Path) -> None:
         {"name": "cvr", "type": "binary", "label": "purchase", "sample_space": "watch"},
     ]
     message = _error(path=str(csv_file), schema={**SCHEMA, "tasks": tasks})
-    assert message.startswith(f"{csv_file}: task 'cvr': sample space refers to 'watch'")
+    assert message.startswith("data.options.schema.tasks[1].sample_space: sample_space 'watch' names no task")
+    assert "name another binary task (ctr)" in message
+
+
+def test_task_sample_space_naming_a_regression_task_is_a_schema_error(csv_file: Path) -> None:
+    tasks = [*SCHEMA["tasks"], {"name": "cvr2", "type": "binary", "label": "purchase", "sample_space": "watch"}]
+    message = _error(path=str(csv_file), schema={**SCHEMA, "tasks": tasks})
+    assert message.startswith("data.options.schema.tasks[3].sample_space: sample_space 'watch' names a regression task")
 
 
 def test_schema_file_errors(csv_file: Path, tmp_path: Path) -> None:
