@@ -108,5 +108,5 @@ def test_optimize_shows_the_data_warnings_when_the_study_starts(tiny_template, t
     storage = f"sqlite:///{tmp_path / 's.db'}"
     assert main(["optimize", "--study", str(study), "--storage", storage, "--no-progress"]) == 0
     err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[I ")]
-    assert len(err) == 3 and err[2] == f"study {study}: storage {storage}", err
+    assert len(err) == 3 and err[2] == f"study tiny: storage {storage}", err  # the stored name, not the file
     assert all(line.startswith("mtlsearch: warning: ") and "'user' is unseen in train" in line for line in err[:2])
